@@ -1,0 +1,311 @@
+//! Revocation updates: signed, sequence-numbered snapshots and deltas (CONTRACTS.md section 2).
+//!
+//! Wire format, all integers little-endian, every field fixed-size so a reader never guesses:
+//!
+//! ```text
+//! u8   version (1)
+//! u8   kind (1 = snapshot, 2 = delta)
+//! u8   kid length k (1..=64), then k bytes of UTF-8 kid
+//! u64  from_seq   (0 for a snapshot; for a delta, the sequence it applies on top of)
+//! u64  seq        (the sequence after applying; >= from_seq)
+//! u64  created_at (Unix seconds, the origin's clock)
+//! u32  record count n, then n records in strictly increasing account-key order:
+//!        u64 account key, u32 epoch, u32 slot count m (<= 65536), m x u16 slots strictly increasing
+//! [64] Ed25519 signature over DOMAIN || every byte above
+//! ```
+//!
+//! A record is the account's whole state, not a difference, so records can be merged in any order.
+//! The signature covers [`DOMAIN`] first: a token signs base64url text, which can never start with
+//! that prefix, so neither can pass for the other even under a shared key (which the validator
+//! refuses anyway).
+
+use crate::epochs::{AccountState, SlotSet};
+use crate::error::{Error, UpdateError};
+use crate::ids::{AccountKey, Epoch, KeyId};
+use crate::keys::{KeySet, PrivateKey};
+
+/// The format version this build writes and reads.
+pub const VERSION: u8 = 1;
+/// The signature's domain-separation prefix.
+pub const DOMAIN: &[u8] = b"epochgate revocation update v1\0";
+/// Largest accepted update, checked before anything is parsed (room for ~8 million accounts).
+pub const MAX_UPDATE_BYTES: usize = 128 << 20;
+
+const SIGNATURE_BYTES: usize = 64;
+const MAX_SLOTS: u32 = 1 << 16;
+
+/// Whether an update holds every account or only those changed since `from_seq`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UpdateKind {
+    /// Every account whose state is not the default.
+    Snapshot,
+    /// The accounts changed after `from_seq`, with their whole current state.
+    Delta,
+}
+
+/// One account's state in an update.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The account's key.
+    pub account: AccountKey,
+    /// Its whole state; never the default state.
+    pub state: AccountState,
+}
+
+/// A decoded update whose signature has been checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Update {
+    /// Snapshot or delta.
+    pub kind: UpdateKind,
+    /// The sequence a delta applies on top of; 0 for snapshots.
+    pub from_seq: u64,
+    /// The sequence after applying.
+    pub seq: u64,
+    /// When the origin created it, Unix seconds; signed, so it bounds how stale a view is.
+    pub created_at: i64,
+    /// Account states in strictly increasing key order.
+    pub records: Vec<Record>,
+}
+
+/// A structurally valid update whose signature is not checked yet.
+#[derive(Debug)]
+pub struct UnverifiedUpdate<'a> {
+    update: Update,
+    kid: &'a str,
+    signed: &'a [u8],
+    signature: [u8; SIGNATURE_BYTES],
+}
+
+impl Update {
+    /// Encodes and signs the update. Records must be in strictly increasing key order and never
+    /// hold the default state; a snapshot's `from_seq` must be 0.
+    pub fn sign(&self, key: &PrivateKey) -> Result<Vec<u8>, Error> {
+        self.check_canonical()?;
+        let kid = key.kid().as_str().as_bytes();
+        let slots: usize = self.records.iter().map(|r| r.state.revoked.len()).sum();
+        let mut out = Vec::with_capacity(
+            DOMAIN.len() + 32 + kid.len() + 16 * self.records.len() + 2 * slots + 64,
+        );
+        out.extend_from_slice(DOMAIN);
+        out.push(VERSION);
+        out.push(match self.kind {
+            UpdateKind::Snapshot => 1,
+            UpdateKind::Delta => 2,
+        });
+        out.push(u8::try_from(kid.len()).unwrap_or(u8::MAX));
+        out.extend_from_slice(kid);
+        out.extend_from_slice(&self.from_seq.to_le_bytes());
+        out.extend_from_slice(&self.seq.to_le_bytes());
+        out.extend_from_slice(&self.created_at.unsigned_abs().to_le_bytes());
+        let count = u32::try_from(self.records.len()).map_err(|_| {
+            Error::update(
+                UpdateError::Malformed,
+                "more than 2^32 records in one update",
+            )
+        })?;
+        out.extend_from_slice(&count.to_le_bytes());
+        for record in &self.records {
+            out.extend_from_slice(&record.account.0.to_le_bytes());
+            out.extend_from_slice(&record.state.epoch.0.to_le_bytes());
+            let n = u32::try_from(record.state.revoked.len()).unwrap_or(u32::MAX);
+            out.extend_from_slice(&n.to_le_bytes());
+            for slot in record.state.revoked.as_slice() {
+                out.extend_from_slice(&slot.to_le_bytes());
+            }
+        }
+        let signature = key.sign(&out);
+        out.extend_from_slice(&signature);
+        out.drain(..DOMAIN.len());
+        if out.len() > MAX_UPDATE_BYTES {
+            return Err(Error::update(
+                UpdateError::Malformed,
+                "the update exceeds the largest accepted size",
+            ));
+        }
+        Ok(out)
+    }
+
+    fn check_canonical(&self) -> Result<(), Error> {
+        let bad = |why: &'static str| Err(Error::update(UpdateError::Malformed, why));
+        if self.kind == UpdateKind::Snapshot && self.from_seq != 0 {
+            return bad("a snapshot's from_seq must be 0");
+        }
+        if self.seq < self.from_seq {
+            return bad("seq is below from_seq");
+        }
+        if self.created_at < 0 {
+            return bad("created_at is before 1970");
+        }
+        if self
+            .records
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a.account >= b.account))
+        {
+            return bad("records are not in strictly increasing account-key order");
+        }
+        if self.records.iter().any(|r| r.state.is_default()) {
+            return bad("a record holds the default state (epoch 0, no slot), which is never sent");
+        }
+        Ok(())
+    }
+}
+
+impl<'a> UnverifiedUpdate<'a> {
+    /// Decodes the structure of an update without checking its signature.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, Error> {
+        if bytes.len() > MAX_UPDATE_BYTES {
+            return Err(Error::update(
+                UpdateError::Malformed,
+                format!(
+                    "the update is {} bytes, over the limit of {MAX_UPDATE_BYTES}",
+                    bytes.len()
+                ),
+            ));
+        }
+        let Some((signed, signature)) = bytes.split_last_chunk::<SIGNATURE_BYTES>() else {
+            return Err(truncated());
+        };
+        let mut r = Reader(signed);
+        let version = r.u8()?;
+        if version != VERSION {
+            return Err(Error::update(
+                UpdateError::UnsupportedVersion,
+                format!("update format version {version} is not supported; this build reads version {VERSION}"),
+            ));
+        }
+        let kind = match r.u8()? {
+            1 => UpdateKind::Snapshot,
+            2 => UpdateKind::Delta,
+            other => {
+                return Err(Error::update(
+                    UpdateError::Malformed,
+                    format!("unknown update kind {other}"),
+                ))
+            }
+        };
+        let kid_len = usize::from(r.u8()?);
+        let kid = std::str::from_utf8(r.take(kid_len)?)
+            .ok()
+            .and_then(|k| KeyId::new(k).map(|_| k))
+            .ok_or_else(|| {
+                Error::update(
+                    UpdateError::Malformed,
+                    "the key id is not 1 to 64 bytes of UTF-8",
+                )
+            })?;
+        let from_seq = r.u64()?;
+        let seq = r.u64()?;
+        let created_at = i64::try_from(r.u64()?)
+            .map_err(|_| Error::update(UpdateError::Malformed, "created_at is out of range"))?;
+        let count = r.u32()?;
+        // Each record takes at least 16 bytes: refuse a count the input cannot hold before allocating.
+        if u64::from(count) * 16 > r.0.len() as u64 {
+            return Err(truncated());
+        }
+        let mut records = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let account = AccountKey(r.u64()?);
+            let epoch = Epoch(r.u32()?);
+            let n = r.u32()?;
+            if n > MAX_SLOTS || u64::from(n) * 2 > r.0.len() as u64 {
+                return Err(Error::update(
+                    UpdateError::Malformed,
+                    "a record's slot count is out of range",
+                ));
+            }
+            let mut slots = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                slots.push(r.u16()?);
+            }
+            let revoked = SlotSet::from_sorted(slots).ok_or_else(|| {
+                Error::update(
+                    UpdateError::Malformed,
+                    "a record's slots are not strictly increasing",
+                )
+            })?;
+            records.push(Record {
+                account,
+                state: AccountState { epoch, revoked },
+            });
+        }
+        if !r.0.is_empty() {
+            return Err(Error::update(
+                UpdateError::Malformed,
+                format!("{} trailing bytes after the records", r.0.len()),
+            ));
+        }
+        let update = Update {
+            kind,
+            from_seq,
+            seq,
+            created_at,
+            records,
+        };
+        update.check_canonical()?;
+        Ok(UnverifiedUpdate {
+            update,
+            kid,
+            signed,
+            signature: *signature,
+        })
+    }
+
+    /// The key id the update claims to be signed with.
+    pub fn kid(&self) -> &str {
+        self.kid
+    }
+
+    /// Checks the signature with the key of the update's kid.
+    pub fn verify(self, keys: &KeySet) -> Result<Update, Error> {
+        let key = keys.get(self.kid).ok_or_else(|| {
+            Error::update(
+                UpdateError::UnknownKey,
+                format!("no revocation key has the kid {:?}", self.kid),
+            )
+        })?;
+        let mut message = Vec::with_capacity(DOMAIN.len() + self.signed.len());
+        message.extend_from_slice(DOMAIN);
+        message.extend_from_slice(self.signed);
+        if !key.verify(&message, &self.signature) {
+            return Err(Error::update(
+                UpdateError::BadSignature,
+                format!(
+                    "the update's signature does not verify under revocation key {:?}",
+                    self.kid
+                ),
+            ));
+        }
+        Ok(self.update)
+    }
+}
+
+fn truncated() -> Error {
+    Error::update(UpdateError::Malformed, "the update is truncated")
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        let (head, rest) = self.0.split_at_checked(n).ok_or_else(truncated)?;
+        self.0 = rest;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+        let (head, rest) = self.0.split_first_chunk::<N>().ok_or_else(truncated)?;
+        self.0 = rest;
+        Ok(*head)
+    }
+    fn u8(&mut self) -> Result<u8, Error> {
+        Ok(u8::from_le_bytes(self.array()?))
+    }
+    fn u16(&mut self) -> Result<u16, Error> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+    fn u32(&mut self) -> Result<u32, Error> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+    fn u64(&mut self) -> Result<u64, Error> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+}

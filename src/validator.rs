@@ -1,0 +1,368 @@
+//! The validator: the whole path of one token, in order —
+//! size → structure and header → key → signature → claims → issuer and audience → time →
+//! revocation epoch → freshness of the view — ending in exactly one [`Verdict`].
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::cache::{KeyedState, TokenCache};
+use crate::error::{ConfigError, Error, Reason, Refusal, UpdateError};
+use crate::ids::{AccountId, AccountKey, DeviceSlot, Epoch, SessionId};
+use crate::keys::KeySet;
+use crate::token::{Claims, UnverifiedToken, DEFAULT_TYPE};
+use crate::update::UnverifiedUpdate;
+use crate::view::RevocationView;
+
+/// Largest accepted clock tolerance, seconds.
+pub const MAX_CLOCK_TOLERANCE: u64 = 60;
+
+/// Validator options. `Default` is safe but incomplete: issuer and audience must be set, or
+/// [`Validator::new`] refuses them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Required `iss`.
+    pub issuer: String,
+    /// An audience `aud` must contain.
+    pub audience: String,
+    /// Seconds of clock skew allowed on `exp`, `nbf` and `iat`; default 30, at most 60.
+    pub clock_tolerance: u64,
+    /// Longest accepted token in bytes, checked before anything else; default 4096.
+    pub max_token_bytes: usize,
+    /// Required header `typ`; default `session+jwt`.
+    pub token_type: String,
+    /// Seconds after the newest applied update's creation beyond which valid tokens are refused
+    /// with `state_stale`; 0 turns the check off (default).
+    pub max_state_age: u64,
+    /// Verified-token cache entries; 0 turns the cache off. Default 10000.
+    pub cache_size: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            issuer: String::new(),
+            audience: String::new(),
+            clock_tolerance: 30,
+            max_token_bytes: 4096,
+            token_type: DEFAULT_TYPE.to_owned(),
+            max_state_age: 0,
+            cache_size: 10_000,
+        }
+    }
+}
+
+/// The identity a valid token proves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    /// `sub`.
+    pub account: AccountId,
+    /// `sid`.
+    pub session: SessionId,
+    /// `dev`.
+    pub device: DeviceSlot,
+    /// `epo`.
+    pub epoch: Epoch,
+    /// `iat`.
+    pub issued_at: i64,
+    /// `exp`.
+    pub expires_at: i64,
+    /// `nbf`, when present.
+    pub not_before: Option<i64>,
+    /// Every claim of the token.
+    pub claims: Map<String, Value>,
+}
+
+/// The outcome of [`Validator::validate`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The token is valid; the session it proves.
+    Valid(Arc<Session>),
+    /// The token is refused, for exactly one reason.
+    Refused(Refusal),
+}
+
+impl Verdict {
+    /// The reason of a refusal, `None` when valid.
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            Verdict::Valid(_) => None,
+            Verdict::Refused(r) => Some(r.reason),
+        }
+    }
+
+    /// The session of a valid token.
+    pub fn session(&self) -> Option<&Session> {
+        match self {
+            Verdict::Valid(s) => Some(s),
+            Verdict::Refused(_) => None,
+        }
+    }
+}
+
+/// Validates session tokens against keys, options and a revocation view.
+pub struct Validator {
+    options: Options,
+    keys: KeySet,
+    revocation_keys: Option<KeySet>,
+    view: RevocationView,
+    cache: TokenCache,
+}
+
+impl std::fmt::Debug for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Validator")
+            .field("options", &self.options)
+            .field("keys", &self.keys)
+            .field("view", &self.view)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Validator {
+    /// A validator. `seed` must be 16 secret random bytes: it keys the cache and view hashers so
+    /// an attacker cannot steer them. Revocation keys must not be token keys.
+    pub fn new(
+        options: Options,
+        keys: KeySet,
+        revocation_keys: Option<KeySet>,
+        seed: [u8; 16],
+    ) -> Result<Self, Error> {
+        let bad = |message: String| Err(Error::config(ConfigError::InvalidOption, message));
+        if options.issuer.is_empty() {
+            return bad("issuer is required: the iss every token must carry".into());
+        }
+        if options.audience.is_empty() {
+            return bad("audience is required: a value every token's aud must contain".into());
+        }
+        if options.clock_tolerance > MAX_CLOCK_TOLERANCE {
+            return bad(format!(
+                "clockTolerance is {} s; it may be at most {MAX_CLOCK_TOLERANCE} s",
+                options.clock_tolerance
+            ));
+        }
+        if options.max_token_bytes < 64 || options.max_token_bytes > 1 << 20 {
+            return bad(format!(
+                "maxTokenBytes is {}; use 64 to 1048576",
+                options.max_token_bytes
+            ));
+        }
+        if options.token_type.is_empty() {
+            return bad("type must not be empty".into());
+        }
+        if let Some(rk) = &revocation_keys {
+            if rk.shares_key_with(&keys) {
+                return Err(Error::config(
+                    ConfigError::KeyReuse,
+                    "a revocation key is also a token key; sign revocation updates with a key of their own",
+                ));
+            }
+        }
+        let [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15] = seed;
+        let cache = TokenCache::new(options.cache_size, KeyedState::new(seed));
+        // The view's hasher gets a different key from the same secret.
+        let view_seed = [
+            a8, a9, a10, a11, a12, a13, a14, a15, a0, a1, a2, a3, a4, a5, a6, a7,
+        ]
+        .map(|b| b ^ 0x5c);
+        Ok(Validator {
+            options,
+            keys,
+            revocation_keys,
+            view: RevocationView::new(view_seed),
+            cache,
+        })
+    }
+
+    /// The options.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The token keys.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The revocation view.
+    pub fn view(&self) -> &RevocationView {
+        &self.view
+    }
+
+    /// The sequence of the newest applied revocation update.
+    pub fn revocation_seq(&self) -> u64 {
+        self.view.seq()
+    }
+
+    /// How many tokens the cache holds.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Validates `token` at `now` (Unix seconds). Never panics, for any input.
+    pub fn validate(&mut self, token: &str, now: i64) -> Verdict {
+        if token.len() > self.options.max_token_bytes {
+            return refused(
+                Reason::TooLarge,
+                format!(
+                    "the token is {} bytes; at most {} are accepted",
+                    token.len(),
+                    self.options.max_token_bytes
+                ),
+            );
+        }
+        if let Some(hit) = self.cache.get(token) {
+            let (session, account) = (hit.session.clone(), hit.account_key);
+            return match self.check_time(&session, now) {
+                Ok(()) => self.check_revocation(session, account, now),
+                Err(refusal) => {
+                    self.cache.remove(token);
+                    Verdict::Refused(refusal)
+                }
+            };
+        }
+        let session = match self.verify(token) {
+            Ok(session) => session,
+            Err(refusal) => return Verdict::Refused(refusal),
+        };
+        if let Err(refusal) = self.check_time(&session, now) {
+            return Verdict::Refused(refusal);
+        }
+        let account = AccountKey::of(session.account.as_str());
+        let session = Arc::new(session);
+        self.cache.insert(token, session.clone(), account);
+        self.check_revocation(session, account, now)
+    }
+
+    /// Everything that does not depend on the time or the revocation view: cacheable.
+    fn verify(&self, token: &str) -> Result<Session, Refusal> {
+        let unverified = UnverifiedToken::parse(token, &self.options.token_type)?;
+        let key = self.keys.get(&unverified.kid).ok_or_else(|| {
+            Refusal::new(
+                Reason::UnknownKey,
+                format!("no configured key has the kid {:?}", unverified.kid),
+            )
+        })?;
+        if !key.verify(unverified.signing_input, &unverified.signature) {
+            return Err(Refusal::new(
+                Reason::BadSignature,
+                "the signature does not verify",
+            ));
+        }
+        let claims = Claims::parse(&unverified.payload)?;
+        if claims.issuer != self.options.issuer {
+            return Err(Refusal::new(
+                Reason::WrongIssuer,
+                format!(
+                    "iss is {:?}, expected {:?}",
+                    claims.issuer, self.options.issuer
+                ),
+            ));
+        }
+        if !claims.audience.contains(&self.options.audience) {
+            return Err(Refusal::new(
+                Reason::WrongAudience,
+                format!("aud does not contain {:?}", self.options.audience),
+            ));
+        }
+        Ok(Session {
+            account: claims.account,
+            session: claims.session,
+            device: claims.device,
+            epoch: claims.epoch,
+            issued_at: claims.issued_at,
+            expires_at: claims.expires_at,
+            not_before: claims.not_before,
+            claims: claims.all,
+        })
+    }
+
+    fn check_time(&self, s: &Session, now: i64) -> Result<(), Refusal> {
+        let tol = self.options.clock_tolerance as i64;
+        if now >= s.expires_at.saturating_add(tol) {
+            return Err(Refusal::new(
+                Reason::Expired,
+                format!("the token expired at {}", s.expires_at),
+            ));
+        }
+        if let Some(nbf) = s.not_before {
+            if now < nbf.saturating_sub(tol) {
+                return Err(Refusal::new(
+                    Reason::NotYetValid,
+                    format!("the token is not valid before {nbf}"),
+                ));
+            }
+        }
+        if s.issued_at > now.saturating_add(tol) {
+            return Err(Refusal::new(
+                Reason::IssuedInFuture,
+                format!(
+                    "the token claims to be issued at {}, in the future",
+                    s.issued_at
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_revocation(&self, session: Arc<Session>, account: AccountKey, now: i64) -> Verdict {
+        match self.view.check(account, session.epoch, session.device) {
+            Some(Reason::RevokedAll) => refused(
+                Reason::RevokedAll,
+                "the account signed out of all devices after this token was issued",
+            ),
+            Some(reason) => refused(reason, "this device was signed out"),
+            None => match self.stale_by(now) {
+                Some(why) => refused(Reason::StateStale, why),
+                None => Verdict::Valid(session),
+            },
+        }
+    }
+
+    /// Why the view is too old to trust, when it is.
+    fn stale_by(&self, now: i64) -> Option<String> {
+        if self.options.max_state_age == 0 {
+            return None;
+        }
+        let max = self.options.max_state_age;
+        match self.view.newest_created_at() {
+            None => Some(format!(
+                "no revocation update has been applied and maxStateAge is {max} s"
+            )),
+            Some(created) => {
+                let age = now.saturating_sub(created);
+                (age > max as i64).then(|| {
+                    format!("the revocation view is {age} s old, over the maximum of {max} s")
+                })
+            }
+        }
+    }
+
+    /// Verifies and applies a revocation update at `now`; returns the view's new sequence.
+    /// A refused update leaves the view as it was.
+    pub fn apply_revocation(&mut self, bytes: &[u8], now: i64) -> Result<u64, Error> {
+        let keys = self.revocation_keys.as_ref().ok_or_else(|| {
+            Error::update(
+                UpdateError::NoRevocationKeys,
+                "this validator has no revocation keys; pass revocationKeys to apply updates",
+            )
+        })?;
+        let update = UnverifiedUpdate::decode(bytes)?.verify(keys)?;
+        let limit = now.saturating_add(self.options.clock_tolerance as i64);
+        if update.created_at > limit {
+            return Err(Error::update(
+                UpdateError::FromFuture,
+                format!(
+                    "the update was created at {}, after now ({now}) plus the clock tolerance",
+                    update.created_at
+                ),
+            ));
+        }
+        self.view.apply(update)
+    }
+}
+
+fn refused(reason: Reason, message: impl Into<std::borrow::Cow<'static, str>>) -> Verdict {
+    Verdict::Refused(Refusal::new(reason, message))
+}

@@ -1,0 +1,419 @@
+//! The viewer side of revocation: the state of many accounts, held compactly, fed by verified
+//! updates.
+//!
+//! Layout (see docs/DESIGN.md): accounts whose epoch is below 255 and whose signed-out slots are
+//! all below 64 live in one sorted array of 15-byte entries — the low 48 bits of the account key,
+//! the epoch in a byte, the slots as a 64-bit map — found through a directory on the key's top 16
+//! bits, so the full key is implied and never stored. Every other account, and accounts changed
+//! since the array was last rebuilt, live in a small hash map that takes precedence. The map is
+//! folded into the array once it holds more than an eighth of it.
+
+use std::collections::HashMap;
+
+use crate::cache::KeyedState;
+use crate::epochs::{check_parts, AccountState, SlotSet};
+use crate::error::{Error, Reason, UpdateError};
+use crate::ids::{AccountKey, DeviceSlot, Epoch};
+use crate::update::{Update, UpdateKind};
+
+const FP_BITS: u32 = 48;
+const FP_MASK: u64 = (1 << FP_BITS) - 1;
+const BUCKETS: usize = 1 << (64 - FP_BITS);
+const ENTRY_BYTES: usize = 15;
+/// Epochs from this value up are kept in the map instead of the one-byte epoch field.
+const INLINE_EPOCH_LIMIT: u32 = 255;
+/// The map is folded into the array when it holds more than this many accounts and more than an
+/// eighth of the array.
+const MIN_FOLD: usize = 4096;
+
+type Packed = [u8; ENTRY_BYTES];
+
+fn pack(key: u64, state: &AccountState) -> Option<Packed> {
+    if state.epoch.0 >= INLINE_EPOCH_LIMIT {
+        return None;
+    }
+    let bits = state.revoked.to_bitmap()?;
+    let [f0, f1, f2, f3, f4, f5, _, _] = (key & FP_MASK).to_le_bytes();
+    let [b0, b1, b2, b3, b4, b5, b6, b7] = bits.to_le_bytes();
+    Some([
+        f0,
+        f1,
+        f2,
+        f3,
+        f4,
+        f5,
+        state.epoch.0 as u8,
+        b0,
+        b1,
+        b2,
+        b3,
+        b4,
+        b5,
+        b6,
+        b7,
+    ])
+}
+
+fn fingerprint(e: &Packed) -> u64 {
+    let [f0, f1, f2, f3, f4, f5, ..] = *e;
+    u64::from_le_bytes([f0, f1, f2, f3, f4, f5, 0, 0])
+}
+
+fn epoch_of(e: &Packed) -> u32 {
+    let [_, _, _, _, _, _, epoch, ..] = *e;
+    u32::from(epoch)
+}
+
+fn bits_of(e: &Packed) -> u64 {
+    let [_, _, _, _, _, _, _, b0, b1, b2, b3, b4, b5, b6, b7] = *e;
+    u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7])
+}
+
+/// A viewer's knowledge of every account's revocation state, its sequence and its freshness.
+pub struct RevocationView {
+    /// `dir[b]..dir[b + 1]` are the entries whose key has top bits `b`; empty when there are none.
+    dir: Vec<u32>,
+    entries: Vec<Packed>,
+    overlay: HashMap<u64, AccountState, KeyedState>,
+    seq: u64,
+    newest_created_at: Option<i64>,
+}
+
+impl std::fmt::Debug for RevocationView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationView")
+            .field("accounts", &self.len())
+            .field("seq", &self.seq)
+            .field("newest_created_at", &self.newest_created_at)
+            .finish()
+    }
+}
+
+impl RevocationView {
+    /// An empty view at sequence 0 that has applied no update. `seed` keys the overlay's hasher.
+    pub fn new(seed: [u8; 16]) -> Self {
+        RevocationView {
+            dir: Vec::new(),
+            entries: Vec::new(),
+            overlay: HashMap::with_hasher(KeyedState::new(seed)),
+            seq: 0,
+            newest_created_at: None,
+        }
+    }
+
+    /// The sequence of the last applied update.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The signed creation time of the newest applied update, if any was applied.
+    pub fn newest_created_at(&self) -> Option<i64> {
+        self.newest_created_at
+    }
+
+    /// How many accounts the view holds a non-default state for (an account may be counted in
+    /// both tiers between folds).
+    pub fn len(&self) -> usize {
+        self.entries.len() + self.overlay.len()
+    }
+
+    /// Whether the view holds no account.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Heap bytes held, by capacity (the overlay counted at its entry size, without allocator
+    /// overhead).
+    pub fn memory_bytes(&self) -> usize {
+        let overlay_entry = std::mem::size_of::<(u64, AccountState)>() + 1;
+        let slots: usize = self.overlay.values().map(|s| s.revoked.len() * 2).sum();
+        self.dir.capacity() * 4
+            + self.entries.capacity() * ENTRY_BYTES
+            + self.overlay.capacity() * overlay_entry
+            + slots
+    }
+
+    /// The revocation verdict for a token of `account` issued at `epoch` for `device`.
+    #[inline]
+    pub fn check(&self, account: AccountKey, epoch: Epoch, device: DeviceSlot) -> Option<Reason> {
+        if !self.overlay.is_empty() {
+            if let Some(state) = self.overlay.get(&account.0) {
+                return state.check(epoch, device);
+            }
+        }
+        let entry = self.entry(account.0)?;
+        let bits = bits_of(entry);
+        check_parts(epoch_of(entry), epoch, device, |slot| {
+            slot < 64 && bits & (1u64 << slot) != 0
+        })
+    }
+
+    /// The state the view holds for `account` (the default state when it holds none).
+    pub fn state(&self, account: AccountKey) -> AccountState {
+        if let Some(state) = self.overlay.get(&account.0) {
+            return state.clone();
+        }
+        self.entry(account.0).map(unpack).unwrap_or_default()
+    }
+
+    fn position(&self, key: u64) -> Option<usize> {
+        let bucket = (key >> FP_BITS) as usize;
+        let lo = *self.dir.get(bucket)? as usize;
+        let hi = *self.dir.get(bucket + 1)? as usize;
+        let fp = key & FP_MASK;
+        let at = self
+            .entries
+            .get(lo..hi)?
+            .binary_search_by_key(&fp, fingerprint)
+            .ok()?;
+        Some(lo + at)
+    }
+
+    fn entry(&self, key: u64) -> Option<&Packed> {
+        self.entries.get(self.position(key)?)
+    }
+
+    /// Applies a verified update. A delta must start at this view's sequence; a snapshot must not
+    /// be older than it. A refused update leaves the view unchanged.
+    pub fn apply(&mut self, update: Update) -> Result<u64, Error> {
+        match update.kind {
+            UpdateKind::Snapshot if update.seq < self.seq => {
+                return Err(Error::update(
+                    UpdateError::Stale,
+                    format!("snapshot at sequence {} is older than the view's {}; it would roll the view back", update.seq, self.seq),
+                ))
+            }
+            UpdateKind::Snapshot => {
+                if update.seq > self.seq || self.newest_created_at.is_none() {
+                    self.rebuild(update.records.into_iter().map(|r| (r.account.0, r.state)).collect());
+                }
+            }
+            UpdateKind::Delta if update.from_seq > self.seq => {
+                return Err(Error::update(
+                    UpdateError::Gap,
+                    format!(
+                        "delta starts at sequence {} but the view is at {}; fetch a snapshot or a delta since {}",
+                        update.from_seq, self.seq, self.seq
+                    ),
+                ))
+            }
+            UpdateKind::Delta if update.from_seq < self.seq => {
+                return Err(Error::update(
+                    UpdateError::Stale,
+                    format!("delta starts at sequence {} but the view is already at {}", update.from_seq, self.seq),
+                ))
+            }
+            UpdateKind::Delta => {
+                for record in update.records {
+                    self.merge(record.account.0, &record.state);
+                }
+                if self.overlay.len() > MIN_FOLD.max(self.entries.len() / 8) {
+                    self.fold();
+                }
+            }
+        }
+        self.seq = update.seq;
+        self.newest_created_at = Some(
+            self.newest_created_at
+                .map_or(update.created_at, |t| t.max(update.created_at)),
+        );
+        Ok(self.seq)
+    }
+
+    fn merge(&mut self, key: u64, change: &AccountState) {
+        let mut state = self.state(AccountKey(key));
+        state.merge(change);
+        if let Some(at) = self.position(key) {
+            if let (Some(packed), Some(entry)) = (pack(key, &state), self.entries.get_mut(at)) {
+                *entry = packed;
+                self.overlay.remove(&key);
+                return;
+            }
+        }
+        self.overlay.insert(key, state);
+    }
+
+    /// Moves the overlay into the array, keeping there only what cannot be packed.
+    fn fold(&mut self) {
+        let mut all: Vec<(u64, AccountState)> = Vec::with_capacity(self.len());
+        for (bucket, pair) in self.dir.windows(2).enumerate() {
+            let [lo, hi] = pair else { continue };
+            for entry in self
+                .entries
+                .get(*lo as usize..*hi as usize)
+                .unwrap_or_default()
+            {
+                let key = ((bucket as u64) << FP_BITS) | fingerprint(entry);
+                if !self.overlay.contains_key(&key) {
+                    all.push((key, unpack(entry)));
+                }
+            }
+        }
+        all.extend(self.overlay.drain());
+        all.sort_unstable_by_key(|(key, _)| *key);
+        self.rebuild(all);
+    }
+
+    /// Replaces the whole state with `sorted` (strictly increasing keys).
+    fn rebuild(&mut self, sorted: Vec<(u64, AccountState)>) {
+        let mut entries = Vec::with_capacity(sorted.len());
+        let mut overlay = HashMap::with_hasher(self.overlay.hasher().clone());
+        let mut dir = vec![0u32; BUCKETS + 1];
+        for (key, state) in sorted {
+            match pack(key, &state) {
+                Some(packed) => {
+                    entries.push(packed);
+                    if let Some(count) = dir.get_mut((key >> FP_BITS) as usize + 1) {
+                        *count += 1;
+                    }
+                }
+                None => {
+                    overlay.insert(key, state);
+                }
+            }
+        }
+        if entries.is_empty() {
+            dir = Vec::new();
+        } else {
+            let mut sum = 0u32;
+            for slot in dir.iter_mut() {
+                sum += *slot;
+                *slot = sum;
+            }
+        }
+        entries.shrink_to_fit();
+        self.dir = dir;
+        self.entries = entries;
+        self.overlay = overlay;
+    }
+}
+
+fn unpack(entry: &Packed) -> AccountState {
+    AccountState {
+        epoch: Epoch(epoch_of(entry)),
+        revoked: SlotSet::from_bitmap(bits_of(entry)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::update::Record;
+
+    fn state(epoch: u32, slots: &[u16]) -> AccountState {
+        AccountState {
+            epoch: Epoch(epoch),
+            revoked: SlotSet::from_slots(slots.iter().copied()),
+        }
+    }
+
+    fn snapshot(seq: u64, mut records: Vec<(u64, AccountState)>) -> Update {
+        records.sort_by_key(|r| r.0);
+        let records = records
+            .into_iter()
+            .map(|(k, s)| Record {
+                account: AccountKey(k),
+                state: s,
+            })
+            .collect();
+        Update {
+            kind: UpdateKind::Snapshot,
+            from_seq: 0,
+            seq,
+            created_at: 100,
+            records,
+        }
+    }
+
+    #[test]
+    fn both_tiers_answer_the_same() {
+        let mut view = RevocationView::new([7; 16]);
+        let records: Vec<_> = (0..20_000u64)
+            .map(|i| {
+                let key = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let st = match i % 4 {
+                    0 => state(1 + (i % 200) as u32, &[]),
+                    1 => state(3, &[(i % 64) as u16, 2]),
+                    2 => state(300, &[1]),
+                    _ => state(0, &[100, 7]),
+                };
+                (key, st)
+            })
+            .collect();
+        view.apply(snapshot(5, records.clone())).unwrap();
+        assert!(
+            view.entries.len() >= 10_000 && view.overlay.len() == 10_000,
+            "epoch >= 255 and slot 100 go to the map"
+        );
+        for (key, st) in &records {
+            assert_eq!(&view.state(AccountKey(*key)), st);
+            for dev in [0u16, 1, 2, 7, 63, 100] {
+                for epo in [0u32, st.epoch.0, st.epoch.0 + 1] {
+                    assert_eq!(
+                        view.check(AccountKey(*key), Epoch(epo), DeviceSlot(dev)),
+                        st.check(Epoch(epo), DeviceSlot(dev))
+                    );
+                }
+            }
+        }
+        assert_eq!(view.check(AccountKey(12345), Epoch(0), DeviceSlot(0)), None);
+    }
+
+    #[test]
+    fn deltas_fold_into_the_array() {
+        let mut view = RevocationView::new([1; 16]);
+        for (seq, i) in (0..(3 * MIN_FOLD as u64)).enumerate() {
+            let seq = seq as u64;
+            let key = i.wrapping_mul(0xD1B5_4A32_D192_ED03);
+            let rec = Record {
+                account: AccountKey(key),
+                state: state(1, &[(i % 3) as u16]),
+            };
+            view.apply(Update {
+                kind: UpdateKind::Delta,
+                from_seq: seq,
+                seq: seq + 1,
+                created_at: 1,
+                records: vec![rec],
+            })
+            .unwrap();
+        }
+        assert!(!view.entries.is_empty(), "the overlay was folded");
+        for i in 0..(3 * MIN_FOLD as u64) {
+            let key = AccountKey(i.wrapping_mul(0xD1B5_4A32_D192_ED03));
+            assert_eq!(
+                view.check(key, Epoch(1), DeviceSlot((i % 3) as u16)),
+                Some(Reason::RevokedDevice)
+            );
+            assert_eq!(
+                view.check(key, Epoch(0), DeviceSlot(9)),
+                Some(Reason::RevokedAll)
+            );
+        }
+    }
+
+    #[test]
+    fn sequence_rules() {
+        let mut view = RevocationView::new([0; 16]);
+        let delta = |from, seq| Update {
+            kind: UpdateKind::Delta,
+            from_seq: from,
+            seq,
+            created_at: 50,
+            records: vec![],
+        };
+        assert_eq!(view.apply(delta(1, 2)).unwrap_err().code(), "update_gap");
+        assert_eq!(view.apply(delta(0, 2)).unwrap(), 2);
+        assert_eq!(view.apply(delta(0, 3)).unwrap_err().code(), "update_stale");
+        assert_eq!(
+            view.apply(snapshot(1, vec![])).unwrap_err().code(),
+            "update_stale"
+        );
+        assert_eq!(
+            view.apply(delta(2, 2)).unwrap(),
+            2,
+            "an empty delta refreshes"
+        );
+        assert_eq!(view.newest_created_at(), Some(50));
+    }
+}
