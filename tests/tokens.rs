@@ -1,0 +1,695 @@
+//! The JWS/JWT negative suite: every rejection the token path makes, each pinned to its reason.
+
+mod common;
+
+use common::*;
+use epochgate::{b64, KeySet, Options, PrivateKey, Reason, Validator};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+fn reason(token: &str) -> Option<Reason> {
+    validator().validate(token, NOW).reason()
+}
+
+fn with_claims(edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)) -> String {
+    let mut c = claims_json();
+    edit(c.as_object_mut().unwrap());
+    sign_json(&header_json(), &c)
+}
+
+fn with_header(edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)) -> String {
+    let mut h = header_json();
+    edit(h.as_object_mut().unwrap());
+    sign_json(&h, &claims_json())
+}
+
+#[test]
+fn a_good_token_is_valid_with_its_identity() {
+    let token = mint("acct-9", "sess-9", 12, 4, NOW);
+    let verdict = validator().validate(&token, NOW);
+    let s = verdict.session().unwrap();
+    assert_eq!(
+        (
+            s.account.as_str(),
+            s.session.as_str(),
+            s.device.0,
+            s.epoch.0
+        ),
+        ("acct-9", "sess-9", 12, 4)
+    );
+    assert_eq!((s.issued_at, s.expires_at), (NOW, NOW + 2_592_000));
+    assert_eq!(s.claims["iss"], ISS);
+    assert_eq!(reason(&sign_json(&header_json(), &claims_json())), None);
+}
+
+#[test]
+fn structure() {
+    let good = sign_json(&header_json(), &claims_json());
+    let (h, rest) = good.split_once('.').unwrap();
+    let (p, s) = rest.split_once('.').unwrap();
+    for bad in [
+        String::new(),
+        format!("{h}.{p}"),
+        format!("{h}.{p}.{s}.{s}"),
+        format!("{h}..{s}"),
+        format!(".{p}.{s}"),
+        format!("{h}.{p}."),
+        format!("{h}=.{p}.{s}"),
+        format!("{h}.{p}.{s}=="),
+        format!("{h} .{p}.{s}"),
+        format!("{h}.{p}\n.{s}"),
+        format!("{h}.+{p}.{s}"),
+        format!("{h}.{p}/.{s}"),
+        format!("{h}.{p}.{}", &s[..s.len() - 1]),
+        format!("{h}.{p}.{}A", s),
+        "...".into(),
+        "a.b.c".into(),
+        "not a token".into(),
+    ] {
+        assert_eq!(reason(&bad), Some(Reason::Malformed), "{bad:?}");
+    }
+    // Non-zero trailing bits: an 86-character signature's last character carries 2 data bits
+    // and 4 spare bits that must be zero.
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let last = ALPHABET.find(s.chars().last().unwrap()).unwrap();
+    assert_eq!(last & 0b1111, 0);
+    let spare = ALPHABET.chars().nth(last | 1).unwrap();
+    let t = format!("{h}.{p}.{}{spare}", &s[..s.len() - 1]);
+    assert_eq!(reason(&t), Some(Reason::Malformed));
+}
+
+#[test]
+fn header_and_payload_must_be_strict_json_objects() {
+    let key = token_key();
+    let claims = claims_json().to_string();
+    let header = header_json().to_string();
+    let dup_header = r#"{"alg":"EdDSA","kid":"tok-1","typ":"session+jwt","kid":"tok-1"}"#;
+    let escaped_dup = r#"{"alg":"EdDSA","kid":"tok-1","typ":"session+jwt","\u006bid":"tok-1"}"#;
+    let dup_claims = claims.replacen('{', r#"{"sub":"other","#, 1);
+    let bom = format!("\u{feff}{claims}");
+    let deep = claims.replacen(
+        '{',
+        &format!(r#"{{"x":{}1{},"#, "[".repeat(40), "]".repeat(40)),
+        1,
+    );
+    let huge = claims.replacen('{', r#"{"x":1e999,"#, 1);
+    let cases: Vec<(&[u8], &[u8])> = vec![
+        (dup_header.as_bytes(), claims.as_bytes()),
+        (escaped_dup.as_bytes(), claims.as_bytes()),
+        (header.as_bytes(), dup_claims.as_bytes()),
+        (header.as_bytes(), bom.as_bytes()),
+        (header.as_bytes(), deep.as_bytes()),
+        (header.as_bytes(), huge.as_bytes()),
+        (b"[1]", claims.as_bytes()),
+        (b"null", claims.as_bytes()),
+        (header.as_bytes(), b"[]"),
+        (header.as_bytes(), b"not json"),
+        (
+            b"{\"alg\":\"EdDSA\",\"kid\":\"tok-1\",\"typ\":\"session+jwt\"} {}",
+            claims.as_bytes(),
+        ),
+        (b"\xff\xfe{}", claims.as_bytes()),
+        (header.as_bytes(), b"{\"sub\":\"\xc3\x28\"}"),
+    ];
+    for (h, p) in cases {
+        let t = sign_raw(&key, h, p);
+        assert_eq!(
+            reason(&t),
+            Some(Reason::Malformed),
+            "header {:?} payload {:?}",
+            String::from_utf8_lossy(h),
+            String::from_utf8_lossy(p)
+        );
+    }
+}
+
+#[test]
+fn algorithms() {
+    assert_eq!(
+        reason(&with_header(|h| {
+            h.insert("alg".into(), json!("Ed25519"));
+        })),
+        None,
+        "RFC 9864 name"
+    );
+    for alg in [
+        json!("none"),
+        json!("HS256"),
+        json!("RS256"),
+        json!("ES256"),
+        json!("eddsa"),
+        json!(["EdDSA"]),
+        json!(null),
+        json!(1),
+    ] {
+        assert_eq!(
+            reason(&with_header(|h| {
+                h.insert("alg".into(), alg.clone());
+            })),
+            Some(Reason::UnsupportedAlgorithm),
+            "{alg}"
+        );
+    }
+    assert_eq!(
+        reason(&with_header(|h| {
+            h.remove("alg");
+        })),
+        Some(Reason::UnsupportedAlgorithm)
+    );
+    // alg none with an empty signature is malformed before its alg is even read.
+    let none = format!(
+        "{}.{}.",
+        b64::encode(br#"{"alg":"none"}"#),
+        b64::encode(claims_json().to_string().as_bytes())
+    );
+    assert_eq!(reason(&none), Some(Reason::Malformed));
+}
+
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    let mut k = [0u8; 64];
+    k[..key.len()].copy_from_slice(key);
+    let inner = Sha256::new()
+        .chain_update(k.map(|b| b ^ 0x36))
+        .chain_update(msg)
+        .finalize();
+    Sha256::new()
+        .chain_update(k.map(|b| b ^ 0x5c))
+        .chain_update(inner)
+        .finalize()
+        .to_vec()
+}
+
+#[test]
+fn hs256_signed_with_the_public_key_is_refused() {
+    let public = token_key().public().to_bytes();
+    let mut h = header_json();
+    h["alg"] = json!("HS256");
+    let input = format!(
+        "{}.{}",
+        b64::encode(h.to_string().as_bytes()),
+        b64::encode(claims_json().to_string().as_bytes())
+    );
+    let mac = hmac_sha256(&public, input.as_bytes());
+    // A 32-byte MAC is not even an Ed25519 signature; padded to 64 it is still refused by alg.
+    assert_eq!(
+        reason(&format!("{input}.{}", b64::encode(&mac))),
+        Some(Reason::Malformed)
+    );
+    let mut padded = mac.clone();
+    padded.extend_from_slice(&mac);
+    assert_eq!(
+        reason(&format!("{input}.{}", b64::encode(&padded))),
+        Some(Reason::UnsupportedAlgorithm)
+    );
+}
+
+#[test]
+fn forbidden_headers() {
+    for name in ["crit", "b64", "jwk", "jku", "x5u", "x5c", "x5t"] {
+        assert_eq!(
+            reason(&with_header(|h| {
+                h.insert(name.into(), json!(["x"]));
+            })),
+            Some(Reason::ForbiddenHeader),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        reason(&with_header(|h| {
+            h.insert("cty".into(), json!("JWT"));
+            h.insert("x-custom".into(), json!(1));
+        })),
+        None,
+        "other names are ignored"
+    );
+}
+
+#[test]
+fn key_ids() {
+    assert_eq!(
+        reason(&with_header(|h| {
+            h.insert("kid".into(), json!("other"));
+        })),
+        Some(Reason::UnknownKey)
+    );
+    assert_eq!(
+        reason(&with_header(|h| {
+            h.remove("kid");
+        })),
+        Some(Reason::UnknownKey)
+    );
+    assert_eq!(
+        reason(&with_header(|h| {
+            h.insert("kid".into(), json!("k".repeat(65)));
+        })),
+        Some(Reason::UnknownKey)
+    );
+    assert_eq!(
+        reason(&with_header(|h| {
+            h.insert("kid".into(), json!(1));
+        })),
+        Some(Reason::Malformed)
+    );
+    assert_eq!(
+        reason(&with_header(|h| {
+            h.insert("kid".into(), json!(null));
+        })),
+        Some(Reason::Malformed)
+    );
+    // Signed by another key that claims our kid.
+    let impostor = PrivateKey::from_seed("tok-1", &[8; 32]).unwrap();
+    let t = sign_raw(
+        &impostor,
+        header_json().to_string().as_bytes(),
+        claims_json().to_string().as_bytes(),
+    );
+    assert_eq!(reason(&t), Some(Reason::BadSignature));
+}
+
+#[test]
+fn types() {
+    assert_eq!(
+        reason(&with_header(|h| {
+            h.insert("typ".into(), json!("JWT"));
+        })),
+        Some(Reason::WrongType)
+    );
+    assert_eq!(
+        reason(&with_header(|h| {
+            h.remove("typ");
+        })),
+        Some(Reason::WrongType)
+    );
+    assert_eq!(
+        reason(&with_header(|h| {
+            h.insert("typ".into(), json!(1));
+        })),
+        Some(Reason::WrongType)
+    );
+    let mut v = validator_with(Options {
+        token_type: "at+jwt".into(),
+        ..options()
+    });
+    assert_eq!(
+        v.validate(
+            &with_header(|h| {
+                h.insert("typ".into(), json!("at+jwt"));
+            }),
+            NOW
+        )
+        .reason(),
+        None
+    );
+    assert_eq!(
+        v.validate(&mint("a", "s", 0, 0, NOW), NOW).reason(),
+        Some(Reason::WrongType)
+    );
+}
+
+#[test]
+fn signatures_cover_header_and_payload() {
+    let a = sign_json(&header_json(), &claims_json());
+    let b = with_claims(|c| {
+        c.insert("sub".into(), json!("victim"));
+    });
+    let (ah, rest) = a.split_once('.').unwrap();
+    let (_, asig) = rest.split_once('.').unwrap();
+    let (_, brest) = b.split_once('.').unwrap();
+    let (bp, _) = brest.split_once('.').unwrap();
+    assert_eq!(
+        reason(&format!("{ah}.{bp}.{asig}")),
+        Some(Reason::BadSignature),
+        "valid signature over a different payload"
+    );
+    let mut flipped = b64::decode(asig).unwrap();
+    flipped[10] ^= 1;
+    assert_eq!(
+        reason(&format!(
+            "{ah}.{}.{}",
+            &rest[..rest.find('.').unwrap()],
+            b64::encode(&flipped)
+        )),
+        Some(Reason::BadSignature)
+    );
+}
+
+#[test]
+fn required_claims() {
+    for name in ["iss", "aud", "sub", "sid", "dev", "epo", "iat", "exp"] {
+        assert_eq!(
+            reason(&with_claims(|c| {
+                c.remove(name);
+            })),
+            Some(Reason::MissingClaim),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        reason(&with_claims(|c| {
+            c.remove("nbf");
+            c.remove("jti");
+        })),
+        None,
+        "nbf and jti are optional"
+    );
+}
+
+#[test]
+fn claim_types_and_ranges() {
+    let bad: Vec<(&str, serde_json::Value)> = vec![
+        ("iss", json!(1)),
+        ("aud", json!(1)),
+        ("aud", json!([])),
+        ("aud", json!([AUD, 1])),
+        ("sub", json!("")),
+        ("sub", json!("x".repeat(129))),
+        ("sub", json!(5)),
+        ("sid", json!("")),
+        ("sid", json!(null)),
+        ("dev", json!(65536)),
+        ("dev", json!(-1)),
+        ("dev", json!(1.5)),
+        ("dev", json!("1")),
+        ("epo", json!(4_294_967_296u64)),
+        ("epo", json!(-1)),
+        ("iat", json!(1.0e9)),
+        ("iat", json!("1800000000")),
+        ("exp", json!(18e17)),
+        ("exp", json!(u64::MAX)),
+        ("nbf", json!(true)),
+        ("jti", json!(7)),
+    ];
+    for (name, value) in bad {
+        assert_eq!(
+            reason(&with_claims(|c| {
+                c.insert(name.into(), value.clone());
+            })),
+            Some(Reason::Malformed),
+            "{name}: {value}"
+        );
+    }
+    assert_eq!(
+        reason(&with_claims(|c| {
+            c.insert("sub".into(), json!("x".repeat(128)));
+            c.insert("dev".into(), json!(65535));
+            c.insert("epo".into(), json!(4_294_967_295u64));
+        })),
+        None
+    );
+    // A huge integer literal is parsed as a float and refused as a time.
+    let t = sign_raw(
+        &token_key(),
+        header_json().to_string().as_bytes(),
+        claims_json()
+            .to_string()
+            .replace(
+                &format!("\"exp\":{}", NOW + 3600),
+                "\"exp\":123456789012345678901234567890",
+            )
+            .as_bytes(),
+    );
+    assert_eq!(reason(&t), Some(Reason::Malformed));
+}
+
+#[test]
+fn issuer_and_audience() {
+    assert_eq!(
+        reason(&with_claims(|c| {
+            c.insert("iss".into(), json!("https://evil.example"));
+        })),
+        Some(Reason::WrongIssuer)
+    );
+    assert_eq!(
+        reason(&with_claims(|c| {
+            c.insert("aud".into(), json!("other"));
+        })),
+        Some(Reason::WrongAudience)
+    );
+    assert_eq!(
+        reason(&with_claims(|c| {
+            c.insert("aud".into(), json!(["other", "more"]));
+        })),
+        Some(Reason::WrongAudience)
+    );
+    assert_eq!(
+        reason(&with_claims(|c| {
+            c.insert("aud".into(), json!(["other", AUD]));
+        })),
+        None
+    );
+}
+
+#[test]
+fn time_boundaries_at_exactly_the_tolerance() {
+    let tol = 30;
+    let at = |edit: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>), now: i64| {
+        let mut c = claims_json();
+        edit(c.as_object_mut().unwrap());
+        validator()
+            .validate(&sign_json(&header_json(), &c), now)
+            .reason()
+    };
+    let exp = NOW + 3600;
+    assert_eq!(at(&|_| {}, exp + tol - 1), None);
+    assert_eq!(at(&|_| {}, exp + tol), Some(Reason::Expired));
+    let nbf = |c: &mut serde_json::Map<String, serde_json::Value>| {
+        c.insert("nbf".into(), json!(NOW + 100));
+    };
+    assert_eq!(at(&nbf, NOW + 100 - tol), None);
+    assert_eq!(at(&nbf, NOW + 100 - tol - 1), Some(Reason::NotYetValid));
+    assert_eq!(
+        at(&|_| {}, NOW - tol),
+        None,
+        "iat exactly tolerance ahead of now"
+    );
+    assert_eq!(at(&|_| {}, NOW - tol - 1), Some(Reason::IssuedInFuture));
+    // With tolerance 0 the boundaries move with it.
+    let mut strict = validator_with(Options {
+        clock_tolerance: 0,
+        ..options()
+    });
+    let t = sign_json(&header_json(), &claims_json());
+    assert_eq!(strict.validate(&t, exp - 1).reason(), None);
+    assert_eq!(strict.validate(&t, exp).reason(), Some(Reason::Expired));
+    assert_eq!(
+        strict.validate(&t, NOW - 1).reason(),
+        Some(Reason::IssuedInFuture)
+    );
+}
+
+#[test]
+fn size_cap_comes_first() {
+    let big = format!(
+        "{}.{}.{}",
+        "A".repeat(3000),
+        "A".repeat(1000),
+        "A".repeat(200)
+    );
+    assert_eq!(reason(&big), Some(Reason::TooLarge));
+    let padded = with_claims(|c| {
+        c.insert("pad".into(), json!("x".repeat(4000)));
+    });
+    assert_eq!(reason(&padded), Some(Reason::TooLarge));
+    let mut roomy = validator_with(Options {
+        max_token_bytes: 16_384,
+        ..options()
+    });
+    assert_eq!(roomy.validate(&padded, NOW).reason(), None);
+    assert_eq!(reason(&"x".repeat(4096)), Some(Reason::Malformed));
+    assert_eq!(reason(&"x".repeat(4097)), Some(Reason::TooLarge));
+}
+
+#[test]
+fn options_are_checked() {
+    let keys = || KeySet::new(vec![token_key().public()]).unwrap();
+    let build = |o: Options| {
+        Validator::new(o, keys(), None, [0; 16])
+            .map(|_| ())
+            .unwrap_err()
+            .code()
+    };
+    assert_eq!(
+        build(Options {
+            issuer: String::new(),
+            ..options()
+        }),
+        "invalid_option"
+    );
+    assert_eq!(
+        build(Options {
+            audience: String::new(),
+            ..options()
+        }),
+        "invalid_option"
+    );
+    assert_eq!(
+        build(Options {
+            clock_tolerance: 61,
+            ..options()
+        }),
+        "invalid_option"
+    );
+    assert_eq!(
+        build(Options {
+            max_token_bytes: 0,
+            ..options()
+        }),
+        "invalid_option"
+    );
+    assert_eq!(
+        build(Options {
+            token_type: String::new(),
+            ..options()
+        }),
+        "invalid_option"
+    );
+    assert!(Validator::new(
+        Options {
+            clock_tolerance: 60,
+            ..options()
+        },
+        keys(),
+        None,
+        [0; 16]
+    )
+    .is_ok());
+    let reuse = Validator::new(options(), keys(), Some(keys()), [0; 16]).unwrap_err();
+    assert_eq!(reuse.code(), "key_reuse");
+}
+
+#[test]
+fn key_rotation_by_kid() {
+    let old = PrivateKey::from_seed("tok-0", &[5; 32]).unwrap();
+    let keys = KeySet::new(vec![old.public(), token_key().public()]).unwrap();
+    let mut v = Validator::new(options(), keys, None, [0; 16]).unwrap();
+    let old_token = epochgate::Issuer::new(ISS, AUD, old, None, None)
+        .unwrap()
+        .mint(&epochgate::MintRequest {
+            account: "a",
+            session: "s",
+            device: 0,
+            epoch: 0,
+            now: NOW,
+            ttl: None,
+            jti: Some("j-1"),
+        })
+        .unwrap();
+    assert_eq!(v.validate(&old_token, NOW).reason(), None);
+    assert_eq!(v.validate(&mint("a", "s", 0, 0, NOW), NOW).reason(), None);
+}
+
+#[test]
+fn jwks_loading() {
+    let jwk = token_key().public().to_jwk().to_string();
+    let rsa = r#"{"kty":"RSA","kid":"r","n":"AQAB","e":"AQAB"}"#;
+    let x25519 = r#"{"kty":"OKP","crv":"X25519","kid":"x","x":"AAAA"}"#;
+    let set = KeySet::from_jwks(&format!(r#"{{"keys":[{rsa},{x25519},{jwk}]}}"#)).unwrap();
+    assert_eq!(set.keys().len(), 1, "other key types are skipped");
+    assert_eq!(
+        KeySet::from_jwks(&format!(r#"{{"keys":[{rsa}]}}"#))
+            .unwrap_err()
+            .code(),
+        "no_usable_key"
+    );
+    assert_eq!(
+        KeySet::from_jwks(r#"{"keys":[]}"#).unwrap_err().code(),
+        "no_usable_key"
+    );
+    assert_eq!(
+        KeySet::from_jwks(&format!(r#"{{"keys":[{jwk},{jwk}]}}"#))
+            .unwrap_err()
+            .code(),
+        "duplicate_kid"
+    );
+    assert_eq!(KeySet::from_jwks("nope").unwrap_err().code(), "invalid_jwk");
+    assert_eq!(
+        KeySet::from_jwks(r#"{"keys":{}}"#).unwrap_err().code(),
+        "invalid_jwk"
+    );
+    let no_kid = jwk.replace(r#""kid":"tok-1","#, "");
+    assert_eq!(
+        KeySet::from_jwks(&no_kid).unwrap_err().code(),
+        "missing_kid"
+    );
+    let short_x = jwk.replace(&b64::encode(&token_key().public().to_bytes()), "AAAA");
+    assert_eq!(
+        KeySet::from_jwks(&short_x).unwrap_err().code(),
+        "invalid_key_encoding"
+    );
+    assert_eq!(
+        KeySet::from_jwks(jwk.as_str()).unwrap().keys().len(),
+        1,
+        "a single JWK is a set of one"
+    );
+    // Private JWKs: round trip, mismatch, missing d.
+    let private = token_key().to_jwk().to_string();
+    assert_eq!(
+        PrivateKey::from_jwk(&private).unwrap().public(),
+        token_key().public()
+    );
+    let other_x = b64::encode(
+        &PrivateKey::from_seed("z", &[1; 32])
+            .unwrap()
+            .public()
+            .to_bytes(),
+    );
+    let mismatch = private.replace(&b64::encode(&token_key().public().to_bytes()), &other_x);
+    assert_eq!(
+        PrivateKey::from_jwk(&mismatch).unwrap_err().code(),
+        "key_mismatch"
+    );
+    assert_eq!(
+        PrivateKey::from_jwk(&jwk).unwrap_err().code(),
+        "missing_private_key"
+    );
+    assert!(
+        !format!("{:?}", token_key()).contains(&b64::encode(&[7; 32])),
+        "Debug never shows the secret"
+    );
+}
+
+#[test]
+fn cache_gives_the_same_verdicts_and_still_checks_revocation() {
+    let mut cached = validator();
+    let mut uncached = validator_with(Options {
+        cache_size: 0,
+        ..options()
+    });
+    let mut log = epochgate::RevocationLog::new(update_key());
+    let dev = log.allocate_device("acct").unwrap();
+    let token = mint("acct", "s", dev.0.into(), 0, NOW);
+    for v in [&mut cached, &mut uncached] {
+        assert_eq!(v.validate(&token, NOW).reason(), None);
+        assert_eq!(v.validate(&token, NOW).reason(), None);
+    }
+    assert_eq!(cached.cached_tokens(), 1);
+    assert_eq!(uncached.cached_tokens(), 0);
+    log.revoke_device("acct", dev).unwrap();
+    for v in [&mut cached, &mut uncached] {
+        v.apply_revocation(&log.delta_since(0, NOW).unwrap(), NOW)
+            .unwrap();
+        assert_eq!(
+            v.validate(&token, NOW).reason(),
+            Some(Reason::RevokedDevice)
+        );
+        assert_eq!(
+            v.validate(&token, NOW + 2_592_000 + 30).reason(),
+            Some(Reason::Expired),
+            "entries expire with the token"
+        );
+    }
+    // A bounded cache evicts instead of growing.
+    let mut small = validator_with(Options {
+        cache_size: 3,
+        ..options()
+    });
+    for i in 0..10 {
+        assert_eq!(
+            small
+                .validate(&mint("a", &format!("s{i}"), 0, 0, NOW), NOW)
+                .reason(),
+            None
+        );
+    }
+    assert_eq!(small.cached_tokens(), 3);
+}
