@@ -45,6 +45,8 @@ pub mod b64;
 mod cache;
 pub mod epochs;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod issuer;
 pub mod json;

@@ -1,0 +1,71 @@
+//! Entry points for the fuzz targets in `fuzz/`: each target is one call into here, so the code
+//! under test is exactly the library's.
+
+use crate::{KeySet, Options, PrivateKey, RevocationLog, Validator};
+
+const NOW: i64 = 1_800_000_000;
+
+fn validator() -> Option<Validator> {
+    let token = PrivateKey::from_seed("tok-1", &[7; 32]).ok()?;
+    let update = PrivateKey::from_seed("upd-1", &[9; 32]).ok()?;
+    let options = Options {
+        issuer: "https://id.example".into(),
+        audience: "app".into(),
+        ..Options::default()
+    };
+    Validator::new(
+        options,
+        KeySet::new(vec![token.public()]).ok()?,
+        Some(KeySet::new(vec![update.public()]).ok()?),
+        [0; 16],
+    )
+    .ok()
+}
+
+/// Validates arbitrary text as a token, twice (the second time through the cache).
+pub fn validate_token(data: &[u8]) {
+    if let (Ok(text), Some(mut v)) = (std::str::from_utf8(data), validator()) {
+        let first = v.validate(text, NOW);
+        assert_eq!(first, v.validate(text, NOW), "the cache changed a verdict");
+    }
+}
+
+/// Applies arbitrary bytes as a revocation update; a refusal must leave the view unchanged.
+pub fn apply_update(data: &[u8]) {
+    if let Some(mut v) = validator() {
+        let before = v.revocation_seq();
+        if v.apply_revocation(data, NOW).is_err() {
+            assert_eq!(v.revocation_seq(), before);
+            assert!(v.view().is_empty());
+        }
+    }
+}
+
+/// Loads arbitrary text as a JWKS and as a private JWK.
+pub fn load_keys(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = KeySet::from_jwks(text);
+        let _ = PrivateKey::from_jwk(text);
+    }
+}
+
+/// Decodes a signed update's structure and, when a real log made it, checks it round-trips.
+pub fn decode_update(data: &[u8]) {
+    if let Ok(update) = crate::UnverifiedUpdate::decode(data) {
+        let _ = update.kid();
+    }
+    if let Ok(key) = PrivateKey::from_seed("upd-1", &[9; 32]) {
+        let mut log = RevocationLog::new(key);
+        for (i, b) in data.iter().take(64).enumerate() {
+            let account = format!("a{}", b % 8);
+            let _ = match i % 3 {
+                0 => log.allocate_device(&account).map(|_| ()),
+                1 => log.revoke_device(&account, crate::DeviceSlot(u16::from(*b % 4))),
+                _ => log.revoke_all(&account).map(|_| ()),
+            };
+        }
+        if let Ok(bytes) = log.snapshot(NOW) {
+            assert!(crate::UnverifiedUpdate::decode(&bytes).is_ok());
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Property tests: codec round trips, a model of the revocation semantics, and arbitrary input.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::*;
+use epochgate::update::Record;
+use epochgate::{
+    AccountKey, AccountState, DeviceSlot, Epoch, MintRequest, Reason, RevocationLog, SlotSet,
+    UnverifiedUpdate, Update, UpdateKind,
+};
+use proptest::prelude::*;
+
+fn account_state() -> impl Strategy<Value = AccountState> {
+    (0u32..400, prop::collection::vec(0u16..200, 0..6))
+        .prop_map(|(e, slots)| AccountState {
+            epoch: Epoch(e),
+            revoked: SlotSet::from_slots(slots),
+        })
+        .prop_filter("never the default state", |s| !s.is_default())
+}
+
+fn update() -> impl Strategy<Value = Update> {
+    (
+        any::<bool>(),
+        0u64..1000,
+        0u64..1000,
+        0i64..4_000_000_000,
+        prop::collection::btree_map(any::<u64>(), account_state(), 0..20),
+    )
+        .prop_map(|(snapshot, a, b, created_at, records)| {
+            let (kind, from_seq) = if snapshot {
+                (UpdateKind::Snapshot, 0)
+            } else {
+                (UpdateKind::Delta, a.min(b))
+            };
+            let records = records
+                .into_iter()
+                .map(|(k, state)| Record {
+                    account: AccountKey(k),
+                    state,
+                })
+                .collect();
+            Update {
+                kind,
+                from_seq,
+                seq: a.max(b),
+                created_at,
+                records,
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn update_round_trip(u in update()) {
+        let key = update_key();
+        let bytes = u.sign(&key).unwrap();
+        let decoded = UnverifiedUpdate::decode(&bytes).unwrap().verify(&epochgate::KeySet::new(vec![key.public()]).unwrap()).unwrap();
+        prop_assert_eq!(&decoded, &u);
+        prop_assert_eq!(decoded.sign(&key).unwrap(), bytes);
+    }
+
+    #[test]
+    fn token_round_trip(
+        account in "[a-zA-Z0-9@._ -]{1,40}",
+        session in "\\PC{1,30}",
+        device in 0u32..=65535,
+        epoch in 0u64..=4_294_967_295,
+        now in 0i64..4_000_000_000,
+        ttl in 1u64..10_000_000,
+    ) {
+        let token = issuer().mint(&MintRequest { account: &account, session: &session, device, epoch, now, ttl: Some(ttl), jti: None }).unwrap();
+        let verdict = validator().validate(&token, now);
+        let s = verdict.session().unwrap();
+        prop_assert_eq!(s.account.as_str(), account.as_str());
+        prop_assert_eq!(s.session.as_str(), session.as_str());
+        prop_assert_eq!((u32::from(s.device.0), u64::from(s.epoch.0), s.issued_at, s.expires_at), (device, epoch, now, now + ttl as i64));
+        // encode(decode(x)) == x: minting the decoded claims again gives the same token.
+        let again = issuer().mint(&MintRequest {
+            account: s.account.as_str(), session: s.session.as_str(), device: s.device.0.into(), epoch: s.epoch.0.into(),
+            now: s.issued_at, ttl: Some((s.expires_at - s.issued_at) as u64), jti: None,
+        }).unwrap();
+        prop_assert_eq!(again, token);
+    }
+
+    #[test]
+    fn validate_never_panics_on_any_string(s in "\\PC{0,300}") {
+        let v = validator().validate(&s, NOW);
+        prop_assert!(v.reason().is_some());
+    }
+
+    #[test]
+    fn mutated_tokens_are_refused(pos in 0usize..1000, byte in any::<u8>()) {
+        let token = mint("acct", "sess", 1, 2, NOW);
+        let mut bytes = token.clone().into_bytes();
+        let at = pos % bytes.len();
+        bytes[at] = byte;
+        if let Ok(t) = String::from_utf8(bytes) {
+            if t != token {
+                prop_assert!(validator().validate(&t, NOW).reason().is_some(), "{}", t);
+            }
+        }
+    }
+
+    #[test]
+    fn apply_never_panics_and_refusals_change_nothing(bytes in prop::collection::vec(any::<u8>(), 0..400), flip in any::<(usize, u8)>()) {
+        let mut v = validator();
+        prop_assert!(v.apply_revocation(&bytes, NOW).is_err());
+        prop_assert_eq!(v.revocation_seq(), 0);
+        // Flipping any byte of a real update is refused.
+        let mut log = RevocationLog::new(update_key());
+        let d = log.allocate_device("a").unwrap();
+        log.revoke_device("a", d).unwrap();
+        let mut real = log.delta_since(0, NOW).unwrap();
+        let at = flip.0 % real.len();
+        let x = if flip.1 == 0 { 1 } else { flip.1 };
+        real[at] ^= x;
+        prop_assert!(v.apply_revocation(&real, NOW).is_err());
+        prop_assert!(v.view().is_empty());
+    }
+}
+
+/// One step of the model test.
+#[derive(Clone, Debug)]
+enum Op {
+    SignIn {
+        account: u8,
+    },
+    SignOutDevice {
+        account: u8,
+        pick: u8,
+    },
+    SignOutAll {
+        account: u8,
+    },
+    /// The origin publishes a delta since the viewer's sequence (held back in flight).
+    PublishDelta,
+    /// The origin publishes a delta since an arbitrary earlier sequence.
+    PublishDeltaSince {
+        back: u8,
+    },
+    PublishSnapshot,
+    /// Deliver one in-flight update (any of them: reordering), or drop it.
+    Deliver {
+        pick: u8,
+        drop: bool,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0u8..4).prop_map(|account| Op::SignIn { account }),
+        2 => (0u8..4, any::<u8>()).prop_map(|(account, pick)| Op::SignOutDevice { account, pick }),
+        1 => (0u8..4).prop_map(|account| Op::SignOutAll { account }),
+        2 => Just(Op::PublishDelta),
+        1 => (0u8..5).prop_map(|back| Op::PublishDeltaSince { back }),
+        1 => Just(Op::PublishSnapshot),
+        3 => (any::<u8>(), prop::bool::weighted(0.2)).prop_map(|(pick, drop)| Op::Deliver { pick, drop }),
+    ]
+}
+
+struct Minted {
+    token: String,
+    account: String,
+    device: DeviceSlot,
+    epoch: Epoch,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Replays random sign-ins, sign-outs, snapshots and (reordered, dropped) deltas against a
+    /// reference model that keeps the origin's state at every sequence. At every step the
+    /// validator must judge every token exactly as the model does at the validator's sequence:
+    /// no token revoked in an applied update is accepted, and no unrevoked token is refused.
+    #[test]
+    fn revocation_model(ops in prop::collection::vec(op(), 1..60), cached in any::<bool>()) {
+        let mut log = RevocationLog::new(update_key());
+        let mut v = validator_with(epochgate::Options { cache_size: if cached { 100 } else { 0 }, ..options() });
+        // The reference: per sequence, each account's (epoch, revoked slots).
+        let mut history: Vec<HashMap<String, (u32, Vec<u16>)>> = vec![HashMap::new()];
+        let mut current: HashMap<String, (u32, Vec<u16>, u16)> = HashMap::new(); // + next slot
+        let mut tokens: Vec<Minted> = Vec::new();
+        let mut in_flight: Vec<Vec<u8>> = Vec::new();
+        let mut now = NOW;
+
+        for op in ops {
+            now += 1;
+            let before_seq = log.seq();
+            match op {
+                Op::SignIn { account } => {
+                    let name = format!("acct-{account}");
+                    let slot = log.allocate_device(&name).unwrap();
+                    let entry = current.entry(name.clone()).or_insert((0, vec![], 0));
+                    prop_assert_eq!(slot.0, entry.2, "slots are handed out increasing, never reused");
+                    entry.2 += 1;
+                    let epoch = log.epoch_of(&name).unwrap();
+                    prop_assert_eq!(epoch.0, entry.0);
+                    let token = mint(&name, &format!("s{}", tokens.len()), slot.0.into(), epoch.0.into(), now);
+                    tokens.push(Minted { token, account: name, device: slot, epoch });
+                }
+                Op::SignOutDevice { account, pick } => {
+                    let name = format!("acct-{account}");
+                    if let Some(entry) = current.get_mut(&name) {
+                        if entry.2 > 0 {
+                            let slot = u16::from(pick) % entry.2;
+                            log.revoke_device(&name, DeviceSlot(slot)).unwrap();
+                            if !entry.1.contains(&slot) {
+                                entry.1.push(slot);
+                            }
+                        }
+                    }
+                }
+                Op::SignOutAll { account } => {
+                    let name = format!("acct-{account}");
+                    let e = log.revoke_all(&name).unwrap();
+                    let entry = current.entry(name).or_insert((0, vec![], 0));
+                    *entry = (entry.0 + 1, vec![], 0);
+                    prop_assert_eq!(e.0, entry.0);
+                }
+                Op::PublishDelta => in_flight.push(log.delta_since(v.revocation_seq().min(log.seq()), now).unwrap()),
+                Op::PublishDeltaSince { back } => {
+                    in_flight.push(log.delta_since(log.seq().saturating_sub(u64::from(back)), now).unwrap())
+                }
+                Op::PublishSnapshot => in_flight.push(log.snapshot(now).unwrap()),
+                Op::Deliver { pick, drop } => {
+                    if !in_flight.is_empty() {
+                        let update = in_flight.remove(usize::from(pick) % in_flight.len());
+                        if !drop {
+                            let seq_before = v.revocation_seq();
+                            match v.apply_revocation(&update, now) {
+                                Ok(seq) => prop_assert!(seq >= seq_before),
+                                Err(e) => {
+                                    prop_assert!(matches!(e.code(), "update_gap" | "update_stale"), "{}", e);
+                                    prop_assert_eq!(v.revocation_seq(), seq_before);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if log.seq() != before_seq {
+                prop_assert_eq!(log.seq(), before_seq + 1);
+                history.push(current.iter().map(|(k, (e, r, _))| (k.clone(), (*e, r.clone()))).collect());
+            }
+            prop_assert_eq!(history.len() as u64, log.seq() + 1);
+
+            // The viewer's verdicts equal the model's at the viewer's sequence.
+            let seen = &history[v.revocation_seq() as usize];
+            for t in &tokens {
+                let expected = seen.get(&t.account).and_then(|(e, r)| {
+                    if t.epoch.0 < *e {
+                        Some(Reason::RevokedAll)
+                    } else if t.epoch.0 == *e && r.contains(&t.device.0) {
+                        Some(Reason::RevokedDevice)
+                    } else {
+                        None
+                    }
+                });
+                prop_assert_eq!(v.validate(&t.token, now).reason(), expected, "token of {} dev {} epo {}", t.account, t.device.0, t.epoch.0);
+            }
+        }
+
+        // Catching up with a snapshot makes the viewer agree with the origin now.
+        v.apply_revocation(&log.snapshot(now).unwrap(), now).unwrap();
+        for t in &tokens {
+            let state = log.state_of(&t.account).unwrap();
+            prop_assert_eq!(v.validate(&t.token, now).reason(), state.check(t.epoch, t.device));
+        }
+    }
+}
