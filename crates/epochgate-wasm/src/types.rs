@@ -1,0 +1,165 @@
+//! The TypeScript types of the package, written by hand so options, keys and verdicts are
+//! precise; the exported functions name them through `unchecked_param_type` and
+//! `unchecked_return_type`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** An Ed25519 public key as a JSON Web Key (RFC 8037 OKP key). */
+export interface JWK {
+  kty: "OKP";
+  crv: "Ed25519";
+  /** Key id, 1 to 64 bytes; tokens name their key by it. */
+  kid: string;
+  /** The 32-byte public key, unpadded base64url. */
+  x: string;
+  alg?: "EdDSA" | "Ed25519";
+  use?: "sig";
+  /** The 32-byte private key, unpadded base64url; only in private JWKs. Keep it secret. */
+  d?: string;
+}
+
+/** A private Ed25519 JWK: a {@link JWK} with `d`. */
+export interface PrivateJWK extends JWK {
+  d: string;
+}
+
+/** A JSON Web Key Set (RFC 7517). When read, members of other key types are skipped. */
+export interface JWKS {
+  keys: JWK[];
+}
+
+/** What {@link generateKeyPair} returns. */
+export interface KeyPair {
+  privateJwk: PrivateJWK;
+  publicJwk: JWK;
+}
+
+/** Options of `new Validator(options)`. Unknown members are refused (`invalid_option`). */
+export interface ValidatorOptions {
+  /** The `iss` every token must carry. */
+  issuer: string;
+  /** A value every token's `aud` must contain. */
+  audience: string;
+  /** Token keys: a JWKS, one public JWK, or either as JSON text. */
+  keys: JWKS | JWK | string;
+  /** Keys that sign revocation updates (never token keys); needed by `applyRevocation`. */
+  revocationKeys?: JWKS | JWK | string;
+  /** Seconds of clock skew allowed on `exp`, `nbf` and `iat`; default 30, at most 60. */
+  clockTolerance?: number;
+  /** Longest accepted token in bytes, 64 to 1048576; default 4096. */
+  maxTokenBytes?: number;
+  /** Required header `typ`; default "session+jwt". */
+  type?: string;
+  /**
+   * Seconds: when the newest applied revocation update was created longer ago than this (by its
+   * signed time), valid tokens are refused with "state_stale". 0 turns it off (default).
+   */
+  maxStateAge?: number;
+  /** Verified-token cache entries; default 10000, 0 turns the cache off. */
+  cacheSize?: number;
+}
+
+/** Why a token was refused. Stable codes. */
+export type Reason =
+  | "malformed" | "too_large" | "unsupported_algorithm" | "forbidden_header" | "unknown_key"
+  | "bad_signature" | "wrong_type" | "missing_claim" | "expired" | "not_yet_valid"
+  | "issued_in_future" | "wrong_issuer" | "wrong_audience" | "revoked_all" | "revoked_device"
+  | "state_stale";
+
+/** The claims of a valid token; other claims it carries are kept too. */
+export interface SessionClaims {
+  iss: string;
+  aud: string | string[];
+  /** Account id. */
+  sub: string;
+  /** Session id. */
+  sid: string;
+  /** Device slot. */
+  dev: number;
+  /** Account epoch at issue. */
+  epo: number;
+  iat: number;
+  exp: number;
+  nbf?: number;
+  jti?: string;
+  [claim: string]: unknown;
+}
+
+/** A valid token: the session it proves. Times are Unix seconds. */
+export interface ValidVerdict {
+  valid: true;
+  account: string;
+  session: string;
+  device: number;
+  epoch: number;
+  issuedAt: number;
+  expiresAt: number;
+  claims: SessionClaims;
+}
+
+/** A refused token: exactly one reason, and a message for logs (never key material). */
+export interface RefusedVerdict {
+  valid: false;
+  reason: Reason;
+  message: string;
+}
+
+/** What `validator.validate` returns; test `valid` to narrow it. */
+export type Verdict = ValidVerdict | RefusedVerdict;
+
+/** Options of `new Issuer(options)`. Unknown members are refused (`invalid_option`). */
+export interface IssuerOptions {
+  /** `iss` of every token. */
+  issuer: string;
+  /** `aud` of every token. */
+  audience: string;
+  /** The signing key: a private JWK or its JSON text. Its `kid` goes in every token header. */
+  privateJwk: PrivateJWK | string;
+  /** Token lifetime in seconds; default 2592000 (30 days). */
+  ttl?: number;
+  /** Header `typ`; default "session+jwt". */
+  type?: string;
+}
+
+/** What `issuer.mint` signs. Unknown members are refused (`invalid_claim`). */
+export interface MintRequest {
+  /** `sub`: 1 to 128 bytes. */
+  account: string;
+  /** `sid`: 1 to 128 bytes. */
+  session: string;
+  /** `dev`: 0 to 65535, from `log.allocateDevice`. */
+  device: number;
+  /** `epo`: 0 to 4294967295, from `log.epochOf`. */
+  epoch: number;
+  /** `iat` in Unix seconds (floored); the host clock when omitted. */
+  now?: number;
+  /** Lifetime in seconds; the issuer's `ttl` when omitted. */
+  ttl?: number;
+  /** An optional `jti`. */
+  jti?: string;
+}
+
+/** Options of `new RevocationLog(options)`. */
+export interface RevocationLogOptions {
+  /** The key that signs revocation updates: a private JWK or its JSON text; not a token key. */
+  privateJwk: PrivateJWK | string;
+}
+
+/** The stable `.code` of the `Error`s this package throws. */
+export type ErrorCode =
+  | "invalid_option" | "invalid_claim" | "invalid_argument" | "no_randomness" | "key_reuse"
+  | "invalid_jwk" | "unsupported_key_type" | "missing_kid" | "invalid_kid"
+  | "invalid_key_encoding" | "weak_key" | "key_mismatch" | "duplicate_kid" | "no_usable_key"
+  | "missing_private_key"
+  | "update_malformed" | "update_unsupported_version" | "update_unknown_key"
+  | "update_bad_signature" | "no_revocation_keys" | "update_stale" | "update_gap"
+  | "update_from_future"
+  | "invalid_account" | "unknown_device" | "slots_exhausted" | "epoch_exhausted";
+
+/** An `Error` thrown by this package: `code` is stable, `message` says what to fix. */
+export interface EpochgateError extends Error {
+  code: ErrorCode;
+}
+"#;
