@@ -184,6 +184,8 @@ function leaveAccount(why) {
   $('status').textContent = '';
   showAuth();
   renderInspector(state.lastToken);
+  // The push can outrun the revocation updates: show the verdict on the newest state.
+  local.pull().then(() => { if (!state.token) renderInspector(state.lastToken); });
   $('signed-out-title').focus();
 }
 

@@ -1,0 +1,310 @@
+// The Manage-devices page in Chromium against a real `wrangler dev`: devices A (desktop), B (a
+// phone-sized window) and C (a TV) on one account. Steps run in order and share the account.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  FAST_ARGON2, call, cleanup, currentStep, makeSecrets, startWorker, totpAt, waitFor,
+} from '../e2e/helper.mjs';
+import { device, launch, shot, stage, storedToken } from './browser.mjs';
+
+const EMAIL = `page-${Date.now()}@example.com`;
+const PASSWORD = 'correct horse battery';
+const NEW_PASSWORD = 'staple battery horse';
+const PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36';
+const TV_UA = 'Mozilla/5.0 (Linux; Tizen 7.0) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/5.0 Chrome/120.0.0.0 TV Safari/537.36';
+
+const secrets = makeSecrets();
+let w;
+let browser;
+let A;
+let B;
+let C;
+let password = PASSWORD;
+
+before(async () => {
+  stage(secrets.file);
+  w = await startWorker({ secrets, vars: FAST_ARGON2 });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await w?.stop();
+  cleanup(w?.persistTo, secrets.dir);
+});
+
+/** Fills the sign-in form; `create` signs up first. Waits for the device list. */
+async function signIn(dev, { name, type, create = false, totp } = {}) {
+  const { page } = dev;
+  await page.getByLabel('Email').fill(EMAIL);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  if (name) await page.getByLabel('Device name').fill(name);
+  if (type) await page.getByLabel('Device type').selectOption(type);
+  if (totp) {
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#auth-form').getByLabel('Two-factor code').fill(totp());
+  }
+  await page.getByRole('button', { name: create ? 'Create account' : 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Manage devices' }).waitFor();
+  await page.locator('#active-devices li').first().waitFor();
+}
+
+const activeNames = (page) => page.locator('#active-devices .device-name').allInnerTexts();
+const inactiveNames = (page) => page.locator('#inactive-devices .device-name').allInnerTexts();
+
+describe('Manage devices page', () => {
+  test('sign up on A and sign in on B; device names and types are prefilled from the browser', async () => {
+    A = await device(browser, w.base, { viewport: { width: 1100, height: 900 } });
+    B = await device(browser, w.base, { viewport: { width: 360, height: 780 }, userAgent: PHONE_UA, isMobile: true, hasTouch: true });
+
+    // Prefill: a readable name and the type guessed from the user agent.
+    await A.page.getByLabel('Device name').waitFor();
+    assert.match(await A.page.getByLabel('Device name').inputValue(), /^Chrome on /);
+    assert.equal(await A.page.getByLabel('Device type').inputValue(), 'desktop');
+    assert.equal(await B.page.getByLabel('Device type').inputValue(), 'phone');
+    assert.match(await B.page.getByLabel('Device name').inputValue(), /^Chrome on /);
+
+    await signIn(A, { name: 'Work laptop <b>A</b>', create: true });
+    await signIn(B, { name: 'Pixel B' });
+    await A.page.reload();
+    await A.page.getByRole('heading', { name: 'Manage devices' }).waitFor();
+    await waitFor('both devices on A', async () => (await activeNames(A.page)).length === 2, 10000);
+
+    const current = A.page.locator('#active-devices li.current');
+    // The name is rendered as text: the markup in it shows literally and creates no element.
+    assert.match(await current.innerText(), /Work laptop <b>A<\/b>\s+This device/);
+    assert.equal(await A.page.locator('#active-devices b').count(), 0);
+    const other = A.page.locator('#active-devices li', { hasText: 'Pixel B' });
+    assert.match(await other.innerText(), /Phone/);
+    assert.match(await other.innerText(), /Last active (now|\d+ seconds? ago)/);
+    assert.match(await other.innerText(), /IP /);
+    assert.equal(await other.locator('svg use').getAttribute('href'), '#icon-phone');
+    assert.match(await B.page.locator('#active-devices li.current').innerText(), /Pixel B\s+This device/);
+
+    // The inspector checked A's own token in the browser.
+    assert.equal(await A.page.locator('#inspector-verdict').innerText(), 'valid');
+    assert.match(await A.page.locator('#inspector-claims').innerText(), /"sid"/);
+    assert.match(await A.page.locator('#inspector-state').innerText(), /sequence \d+/);
+
+    await shot(A.page, 'device-list');
+    await shot(B.page, 'device-list-phone-360');
+  });
+
+  test('sign out of all devices with a wrong password shows the error and changes nothing', async () => {
+    const tokenA = await storedToken(A.page);
+    const tokenB = await storedToken(B.page);
+    const opener = A.page.getByRole('button', { name: 'Sign out of all devices' });
+    await opener.click();
+    const dialog = A.page.getByRole('dialog', { name: 'Sign out of all devices?' });
+    await dialog.waitFor();
+    const text = await dialog.innerText();
+    assert.match(text, /including\s+TVs, phones/);
+    assert.match(text, /must sign in again/);
+    assert.match(text, /profiles, settings and history are kept/);
+    assert.equal(await A.page.evaluate(() => document.activeElement.id), 'soa-password');
+    await shot(A.page, 'sign-out-all-dialog', { fullPage: false });
+
+    await dialog.getByLabel('Your password').fill('not the password');
+    await dialog.getByRole('button', { name: 'Sign out of all devices' }).click();
+    await dialog.getByText('That password or code is wrong. No device was signed out.').waitFor();
+    assert.equal(await dialog.getByLabel('Your password').getAttribute('aria-invalid'), 'true');
+    await shot(A.page, 'sign-out-all-wrong-password', { fullPage: false });
+
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal(await A.page.evaluate(() => document.activeElement.id), 'sign-out-all-button');
+
+    // Nothing changed: both tokens still pass the edge, both devices still listed as active.
+    for (const token of [tokenA, tokenB]) assert.equal((await call(w.base, 'GET', '/v1/me', { token })).status, 200);
+    const { body } = await call(w.base, 'GET', '/v1/sessions', { token: tokenA });
+    assert.deepEqual(body.sessions.map((s) => s.status), ['active', 'active']);
+    await A.page.reload();
+    await waitFor('two active devices', async () => (await activeNames(A.page)).length === 2, 10000);
+    assert.equal(await B.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), true);
+  });
+
+  let oldTokenB;
+  test('A signs out B from the device list and B leaves the account view by itself within 2 s', async () => {
+    oldTokenB = await storedToken(B.page);
+    const t0 = Date.now();
+    await A.page.getByRole('button', { name: 'Sign out Pixel B' }).click();
+    await B.page.getByText('This device was signed out from another device. Sign in again to continue.').waitFor({ timeout: 15000 });
+    const elapsed = Date.now() - t0;
+    console.log(`B left the account view ${elapsed} ms after A clicked Sign out`);
+    assert.ok(elapsed <= 2000, `B took ${elapsed} ms`);
+    assert.equal(await B.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), false);
+    assert.equal(await storedToken(B.page), null);
+    assert.equal(await B.page.getByRole('heading', { name: "You're signed out" }).isVisible(), true);
+    // The inspector on B now judges B's last token on the newest revocation state.
+    await waitFor('B inspector verdict', async () => (await B.page.locator('#inspector-verdict').innerText()) === 'revoked_device', 10000);
+    await shot(B.page, 'signed-out-phone');
+
+    await A.page.getByText('Pixel B was signed out.').waitFor();
+    assert.deepEqual(await inactiveNames(A.page), ['Pixel B']);
+    assert.equal((await activeNames(A.page)).length, 1);
+    await shot(A.page, 'device-list-after-sign-out');
+  });
+
+  test('the inspector shows revoked_device for a stored old token, checked in the browser', async () => {
+    // A pasted token: judged by the wasm validator with the pulled revocation updates.
+    await A.page.getByLabel('Inspect another token').fill(oldTokenB);
+    await A.page.getByRole('button', { name: 'Inspect', exact: true }).click();
+    await waitFor('the verdict', async () => (await A.page.locator('#inspector-verdict').innerText()) === 'revoked_device', 10000);
+    assert.match(await A.page.locator('#inspector-claims').innerText(), /"dev": \d+/);
+
+    // The old token put back into B's storage: the page refuses it before rendering anything.
+    await B.page.evaluate((token) => sessionStorage.setItem('epochgate.session', JSON.stringify({ token, email: 'x@example.com' })), oldTokenB);
+    await B.page.reload();
+    await B.page.getByText('This device was signed out. (revoked_device, checked in this browser)').waitFor();
+    assert.equal(await B.page.locator('#inspector-verdict').innerText(), 'revoked_device');
+    assert.equal(await B.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), false);
+    await shot(B.page, 'inspector-revoked-device');
+  });
+
+  test('sign out of all devices with the right password and "keep me signed in": only A stays', async () => {
+    await signIn(B, { name: 'Pixel B' });
+    C = await device(browser, w.base, { viewport: { width: 960, height: 540 }, userAgent: TV_UA });
+    assert.equal(await C.page.getByLabel('Device type').inputValue(), 'tv');
+    await signIn(C, { name: 'Living room TV' });
+    await A.page.reload();
+    await waitFor('three active devices', async () => (await activeNames(A.page)).length === 3, 10000);
+    assert.equal(await A.page.locator('#active-devices li', { hasText: 'Living room TV' }).locator('svg use').getAttribute('href'), '#icon-tv');
+    const oldA = await storedToken(A.page);
+
+    await A.page.getByRole('button', { name: 'Sign out of all devices' }).click();
+    const dialog = A.page.getByRole('dialog', { name: 'Sign out of all devices?' });
+    await dialog.getByLabel('Your password').fill(password);
+    await dialog.getByLabel('Keep me signed in on this device').check();
+    await dialog.getByRole('button', { name: 'Sign out of all devices' }).click();
+    await A.page.getByText('Signed out of all other devices.').waitFor();
+    await dialog.waitFor({ state: 'hidden' });
+
+    for (const other of [B, C]) {
+      await other.page.getByText('Your account was signed out of all devices from another device').waitFor({ timeout: 15000 });
+      assert.equal(await other.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), false);
+    }
+    await waitFor('only A active', async () => (await activeNames(A.page)).length === 1, 10000);
+    assert.match(await A.page.locator('#active-devices li').innerText(), /This device/);
+    assert.equal((await inactiveNames(A.page)).length, 3);
+
+    // A carries a fresh token; the old one is refused at the edge as revoked_all.
+    const newA = await storedToken(A.page);
+    assert.notEqual(newA, oldA);
+    assert.equal((await call(w.base, 'GET', '/v1/me', { token: newA })).status, 200);
+    const refused = await waitFor('old A token refused', async () => {
+      const r = await call(w.base, 'GET', '/v1/me', { token: oldA });
+      return r.status === 401 ? r : null;
+    });
+    assert.equal(refused.body.error, 'revoked_all');
+    await shot(A.page, 'after-sign-out-all');
+    await shot(C.page, 'signed-out-tv');
+  });
+
+  test('password change keeps A, signs out B, and B must use the new password', async () => {
+    await signIn(B, { name: 'Pixel B' });
+    await A.page.getByText('Changing your password signs out every other device').waitFor();
+    await A.page.getByLabel('Current password').fill('wrong current password');
+    await A.page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await A.page.getByLabel('New password again').fill(NEW_PASSWORD);
+    await A.page.getByRole('button', { name: 'Change password' }).click();
+    await A.page.getByText('The current password is wrong. Your password was not changed.').waitFor();
+    assert.equal(await B.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), true);
+
+    await A.page.getByLabel('Current password').fill(password);
+    await A.page.getByRole('button', { name: 'Change password' }).click();
+    await A.page.getByText('Password changed. Every other device was signed out').waitFor();
+    await B.page.getByText('Your account was signed out of all devices from another device, or its password was changed.').waitFor({ timeout: 15000 });
+    assert.equal(await A.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), true);
+    assert.equal((await call(w.base, 'GET', '/v1/me', { token: await storedToken(A.page) })).status, 200);
+
+    // The old password no longer signs in; the new one does.
+    await B.page.getByLabel('Email').fill(EMAIL);
+    await B.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await B.page.getByRole('button', { name: 'Sign in' }).click();
+    await B.page.getByText('Wrong email, password or code.').waitFor();
+    password = NEW_PASSWORD;
+    await signIn(B, { name: 'Pixel B' });
+    await A.page.getByRole('button', { name: 'Refresh' }).click();
+    await A.page.locator('#activity li', { hasText: 'Password changed' }).first().waitFor();
+  });
+
+  test('an API 401 leaves the account view with its reason (WebSocket pushes blocked)', async () => {
+    const E = await device(browser, w.base);
+    // Hold /v1/events in the browser so that no push arrives: only the API answer can tell.
+    await E.page.routeWebSocket(/\/v1\/events/, () => {});
+    await signIn(E, { name: 'Quiet browser' });
+    // Nor may the page learn it from the revocation updates: the answer of /v1/activity must.
+    await E.page.route('**/v1/revocations*', (route) => route.abort('internetdisconnected'));
+    const session = await E.page.locator('#active-devices li.current').getAttribute('data-session');
+    await A.page.reload();
+    await A.page.getByRole('button', { name: 'Sign out Quiet browser' }).click();
+    await A.page.getByText('Quiet browser was signed out.').waitFor();
+    assert.ok(session);
+    await E.page.getByRole('button', { name: 'Refresh' }).click();
+    await E.page.getByText('This device was signed out. (revoked_device) Sign in again to continue.').waitFor({ timeout: 15000 });
+    assert.equal(await E.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), false);
+    await E.context.close();
+  });
+
+  let secret;
+  test('two-factor enrolment shows the setup link as text and as a QR code, then confirms a code', async () => {
+    await A.page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    await A.page.getByText('Scan this code with your authenticator app').waitFor();
+    const uri = await A.page.getByRole('textbox', { name: 'Setup link' }).inputValue();
+    assert.match(uri, /^otpauth:\/\/totp\/.+secret=[A-Z2-7]+/);
+    secret = new URL(uri).searchParams.get('secret');
+    const qr = A.page.getByRole('img', { name: 'QR code of the setup link' });
+    await qr.waitFor();
+    assert.ok((await qr.locator('path').getAttribute('d')).length > 1000, 'the QR path draws modules');
+    await shot(A.page, 'totp-setup', { fullPage: false, clip: await A.page.locator('#totp-setup').boundingBox() });
+
+    await A.page.getByLabel('Code from the app').fill('000000' === totpAt(secret, currentStep()) ? '111111' : '000000');
+    await A.page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+    await A.page.getByText('That code does not match.').waitFor();
+    await A.page.getByLabel('Code from the app').fill(totpAt(secret, currentStep()));
+    await A.page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+    await A.page.getByText('Two-factor authentication is on: signing in asks for a code').waitFor();
+
+    // Signing in now asks for a code (the next step's, since the current one was used).
+    const D = await device(browser, w.base);
+    await signIn(D, { name: 'Second browser', totp: () => totpAt(secret, currentStep() + 1) });
+    await D.context.close();
+  });
+
+  test('network failure and rate limiting are explained in the dialog', async () => {
+    await A.page.route('**/v1/sessions/sign-out-all', (route) => route.abort('internetdisconnected'));
+    await A.page.getByRole('button', { name: 'Sign out of all devices' }).click();
+    const dialog = A.page.getByRole('dialog', { name: 'Sign out of all devices?' });
+    // 2FA is on now: the dialog offers the code field at once.
+    assert.equal(await dialog.getByLabel('Two-factor code').isVisible(), true);
+    await dialog.getByLabel('Your password').fill(password);
+    await dialog.getByRole('button', { name: 'Sign out of all devices' }).click();
+    await dialog.getByText('Could not reach the server. Your devices may still be signed in').waitFor();
+    await A.page.unroute('**/v1/sessions/sign-out-all');
+
+    let sawRateLimit = false;
+    for (let i = 0; i < 8 && !sawRateLimit; i++) {
+      await dialog.getByLabel('Your password').fill(`wrong password ${i}`);
+      await dialog.locator('#soa-error').evaluate((e) => { e.textContent = ''; });
+      await dialog.getByRole('button', { name: 'Sign out of all devices' }).click();
+      await waitFor('an answer', async () => (await dialog.locator('#soa-error').innerText()).length > 0 && await dialog.getByRole('button', { name: 'Sign out of all devices' }).isEnabled());
+      const text = await dialog.locator('#soa-error').innerText();
+      if (/Too many failed attempts/.test(text)) {
+        assert.match(text, /No device was signed out\. Try again in \d+ minutes? \(at .+\)\./);
+        sawRateLimit = true;
+      } else {
+        assert.match(text, /That password or code is wrong/);
+      }
+    }
+    assert.ok(sawRateLimit, 'a 429 with Retry-After was shown');
+    await shot(A.page, 'sign-out-all-rate-limited', { fullPage: false });
+    assert.equal((await call(w.base, 'GET', '/v1/me', { token: await storedToken(A.page) })).status, 200);
+  });
+
+  test('no script errors on any device', () => {
+    for (const d of [A, B, C]) {
+      // Refused WebSocket upgrades and 401s are expected network errors, not script errors.
+      assert.deepEqual(d.problems.filter((p) => p.startsWith('pageerror')), []);
+    }
+  });
+});
