@@ -158,9 +158,9 @@ const LEAVE_TEXT = {
   'self-all': 'You signed out of all devices, including this one. Every device must sign in again.',
 };
 const TOKEN_TEXT = {
-  revoked_device: 'This device was signed out.',
-  revoked_all: 'Your account was signed out of all devices.',
-  expired: 'Your session expired.',
+  revoked_device: 'This device was signed out',
+  revoked_all: 'Your account was signed out of all devices',
+  expired: 'Your session expired',
 };
 
 /** Leaves the account view at once, says why, forgets the token. Idempotent. */
@@ -177,7 +177,7 @@ function leaveAccount(why) {
   if (dialog.open) dialog.close();
   let text = LEAVE_TEXT[why.kind] ?? '';
   if (why.kind === 'token') {
-    text = `${TOKEN_TEXT[why.reason] ?? 'Your session is no longer valid.'} (${why.reason}${why.local ? ', checked in this browser' : ''})`;
+    text = `${TOKEN_TEXT[why.reason] ?? 'Your session is no longer valid'} (${why.reason}${why.local ? ', checked in this browser' : ''}).`;
   }
   $('signed-out-reason').textContent = `${text} Sign in again to continue.`;
   $('signed-out').hidden = false;

@@ -2,8 +2,9 @@
 // phone-sized window) and C (a TV) on one account. Steps run in order and share the account.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
 import {
-  FAST_ARGON2, call, cleanup, currentStep, makeSecrets, startWorker, totpAt, waitFor,
+  FAST_ARGON2, call, cleanup, root, currentStep, makeSecrets, startWorker, totpAt, waitFor,
 } from '../e2e/helper.mjs';
 import { device, launch, shot, stage, storedToken } from './browser.mjs';
 
@@ -31,6 +32,8 @@ after(async () => {
   await browser?.close();
   await w?.stop();
   cleanup(w?.persistTo, secrets.dir);
+  // Put back the revocation key of the local dev secrets (if any) for scripts/dev.sh.
+  stage(join(root, '.dev-vars'));
 });
 
 /** Fills the sign-in form; `create` signs up first. Waits for the device list. */
@@ -155,7 +158,7 @@ describe('Manage devices page', () => {
     // The old token put back into B's storage: the page refuses it before rendering anything.
     await B.page.evaluate((token) => sessionStorage.setItem('epochgate.session', JSON.stringify({ token, email: 'x@example.com' })), oldTokenB);
     await B.page.reload();
-    await B.page.getByText('This device was signed out. (revoked_device, checked in this browser)').waitFor();
+    await B.page.getByText('This device was signed out (revoked_device, checked in this browser). Sign in again to continue.').waitFor();
     assert.equal(await B.page.locator('#inspector-verdict').innerText(), 'revoked_device');
     assert.equal(await B.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), false);
     await shot(B.page, 'inspector-revoked-device');
@@ -241,7 +244,7 @@ describe('Manage devices page', () => {
     await A.page.getByText('Quiet browser was signed out.').waitFor();
     assert.ok(session);
     await E.page.getByRole('button', { name: 'Refresh' }).click();
-    await E.page.getByText('This device was signed out. (revoked_device) Sign in again to continue.').waitFor({ timeout: 15000 });
+    await E.page.getByText('This device was signed out (revoked_device). Sign in again to continue.').waitFor({ timeout: 15000 });
     assert.equal(await E.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), false);
     await E.context.close();
   });
