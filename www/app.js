@@ -6,7 +6,6 @@
 // messages) is written with textContent or setAttribute, never parsed as HTML.
 import { describeDevice } from './device.js';
 import { LocalValidator } from './local.js';
-import { encodeQr, qrSvg } from './qr.js';
 import { absolute, clock, relativeTime, retryText } from './time.js';
 
 const $ = (id) => document.getElementById(id);
@@ -474,6 +473,8 @@ async function startTotp() {
       box.append(img);
     } else {
       try {
+        // Loaded on demand: most visits never enrol.
+        const { encodeQr, qrSvg } = await import('./qr.js');
         box.append(qrSvg(document, encodeQr(res.otpauth_uri), { label: 'QR code of the setup link' }));
       } catch {
         box.append(el('p', 'hint', 'The link is too long for a QR code here: copy it into the app instead.'));

@@ -96,8 +96,10 @@ describe('Manage devices page', () => {
   test('sign out of all devices with a wrong password shows the error and changes nothing', async () => {
     const tokenA = await storedToken(A.page);
     const tokenB = await storedToken(B.page);
+    // Keyboard only: focus the button, Enter opens the dialog with focus in the password field.
     const opener = A.page.getByRole('button', { name: 'Sign out of all devices' });
-    await opener.click();
+    await opener.focus();
+    await A.page.keyboard.press('Enter');
     const dialog = A.page.getByRole('dialog', { name: 'Sign out of all devices?' });
     await dialog.waitFor();
     const text = await dialog.innerText();
@@ -113,9 +115,11 @@ describe('Manage devices page', () => {
     assert.equal(await dialog.getByLabel('Your password').getAttribute('aria-invalid'), 'true');
     await shot(A.page, 'sign-out-all-wrong-password', { fullPage: false });
 
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    // Escape closes it and focus returns to the button that opened it.
+    await A.page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
     assert.equal(await A.page.evaluate(() => document.activeElement.id), 'sign-out-all-button');
+    assert.equal(await A.page.locator('#sign-out-all-button').evaluate((b) => getComputedStyle(b).outlineStyle), 'solid');
 
     // Nothing changed: both tokens still pass the edge, both devices still listed as active.
     for (const token of [tokenA, tokenB]) assert.equal((await call(w.base, 'GET', '/v1/me', { token })).status, 200);
@@ -284,6 +288,9 @@ describe('Manage devices page', () => {
     await dialog.getByRole('button', { name: 'Sign out of all devices' }).click();
     await dialog.getByText('Could not reach the server. Your devices may still be signed in').waitFor();
     await A.page.unroute('**/v1/sessions/sign-out-all');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await A.page.getByRole('button', { name: 'Sign out of all devices' }).click();
 
     let sawRateLimit = false;
     for (let i = 0; i < 8 && !sawRateLimit; i++) {
