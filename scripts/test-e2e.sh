@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the Worker and runs the end-to-end suite against real `wrangler dev` instances (each
+# test file starts its own on a free port with a fresh state directory and stops it after).
+# Exits non-zero when anything fails; node's own summary is the last thing printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-wasm-bindgen}"
+
+echo "[e2e] unit tests of the Worker face (Argon2 defaults, TOTP vectors)" >&2
+cargo test -q -p epochgate-worker --lib
+
+echo "[e2e] building the Worker" >&2
+(cd crates/epochgate-worker &&
+  WASM_OPT_BIN="${WASM_OPT_BIN:-../../node_modules/binaryen/bin/wasm-opt}" \
+  ESBUILD_BIN="${ESBUILD_BIN:-../../node_modules/esbuild/bin/esbuild}" \
+  worker-build --release)
+
+echo "[e2e] node --test tests/e2e" >&2
+# One file at a time: each starts wrangler dev, whose build step must not run twice at once.
+exec node --test --test-concurrency=1 tests/e2e/*.test.mjs

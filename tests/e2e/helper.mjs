@@ -1,0 +1,319 @@
+// Test helpers: start and stop a real `wrangler dev` (workerd, SQLite Durable Objects), a small
+// HTTP client that records every exchange for the OpenAPI check, TOTP codes, a tiny YAML reader
+// for openapi.yaml, and the revocation-update encoder the fault tests use.
+import { spawn } from 'node:child_process';
+import { createHash, createHmac, createPrivateKey, sign as edSign } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { devVars, format } from '../../scripts/gen-dev-vars.mjs';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Argon2 parameters small enough for a fast suite; the defaults are tested in Rust. */
+export const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '256', ARGON2_ITERATIONS: '1', ARGON2_PARALLELISM: '1' };
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value; throws with `what` after `ms`. */
+export async function waitFor(what, fn, ms = 20000, every = 25) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await sleep(every);
+  }
+  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+}
+
+/** Fresh keys and an admin token for one test run, written as an env file. */
+export function makeSecrets({ admin = true } = {}) {
+  const vars = devVars();
+  if (!admin) delete vars.ADMIN_TOKEN;
+  const dir = mkdtempSync(join(tmpdir(), 'epochgate-env-'));
+  const file = join(dir, 'test.env');
+  writeFileSync(file, format(vars), { mode: 0o600 });
+  return { vars, file, dir };
+}
+
+/**
+ * Starts `wrangler dev` in its own process group on a free port with a persist directory
+ * (fresh unless given) and waits until it answers.
+ */
+export async function startWorker({ secrets, vars = {}, persistTo, port } = {}) {
+  secrets ??= makeSecrets();
+  persistTo ??= mkdtempSync(join(tmpdir(), 'epochgate-state-'));
+  port ??= await freePort();
+  const args = ['wrangler', 'dev', '--local', '--ip', '127.0.0.1', '--port', String(port),
+    '--show-interactive-dev-session=false', '--persist-to', persistTo, '--env-file', secrets.file,
+    '--inspector-port', String(await freePort())];
+  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+  const child = spawn('npx', args, {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: 'false',
+      WRANGLER_SEND_ERROR_REPORTS: 'false',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      WASM_BINDGEN_BIN: process.env.WASM_BINDGEN_BIN ?? 'wasm-bindgen',
+      NO_COLOR: '1',
+    },
+  });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  let exited = null;
+  const exit = new Promise((r) => child.on('exit', (code, signal) => { exited = { code, signal }; r(exited); }));
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (exited) return;
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+    await exit;
+    clearTimeout(t);
+  };
+  try {
+    await waitFor('wrangler dev to answer', async () => {
+      if (exited) throw new Error(`wrangler dev exited early (${JSON.stringify(exited)}):\n${log}`);
+      try {
+        const r = await fetch(`${base}/.well-known/jwks.json`);
+        return r.status === 200;
+      } catch { return false; }
+    }, 600000, 250);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { base, port, persistTo, secrets, stop, log: () => log };
+}
+
+/** Every exchange, for the OpenAPI conformance check. */
+export const exchanges = [];
+
+/** An HTTP call: JSON in, JSON (or bytes) out; records the exchange. */
+export async function call(base, method, path, { token, body, raw, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  let payload;
+  if (raw !== undefined) payload = raw;
+  else if (body !== undefined) { payload = JSON.stringify(body); h['content-type'] = 'application/json'; }
+  const res = await fetch(base + path, { method, headers: h, body: payload });
+  const type = res.headers.get('content-type') ?? '';
+  let data = null;
+  if (type.includes('application/json')) data = await res.json();
+  else if (type.includes('octet-stream')) data = new Uint8Array(await res.arrayBuffer());
+  else data = await res.text();
+  const out = { status: res.status, headers: res.headers, body: data };
+  exchanges.push({ method, path: path.split('?')[0], status: res.status, body: data, type });
+  return out;
+}
+
+export function decodeJwt(token) {
+  const [h, p] = token.split('.');
+  return {
+    header: JSON.parse(Buffer.from(h, 'base64url')),
+    payload: JSON.parse(Buffer.from(p, 'base64url')),
+  };
+}
+
+// --- TOTP (RFC 6238, SHA-1, 30 s, 6 digits) computed independently of the worker -------------
+
+export function base32Decode(s) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0, value = 0;
+  const out = [];
+  for (const c of s.replace(/=+$/, '').toUpperCase()) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) { out.push((value >>> (bits - 8)) & 0xff); bits -= 8; }
+  }
+  return Buffer.from(out);
+}
+
+export function totpAt(secretB32, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', base32Decode(secretB32)).update(counter).digest();
+  const off = mac[mac.length - 1] & 0xf;
+  const n = (mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000;
+  return String(n).padStart(6, '0');
+}
+
+export const currentStep = () => Math.floor(Date.now() / 1000 / 30);
+
+// --- revocation updates (the wire format of src/update.rs), for fault injection --------------
+
+const UPDATE_DOMAIN = Buffer.from('epochgate revocation update v1\0');
+const ACCOUNT_DOMAIN = Buffer.from('epochgate account key v1\0');
+
+export function accountKey(id) {
+  return createHash('sha256').update(ACCOUNT_DOMAIN).update(id).digest().readBigUInt64BE(0);
+}
+
+/** Encodes and signs an update with a private JWK. `records`: [{account, epoch, slots}]. */
+export function encodeUpdate({ kind, fromSeq = 0, seq, createdAt, records = [] }, jwk) {
+  const parts = [];
+  const u8 = (n) => parts.push(Buffer.from([n]));
+  const u16 = (n) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); parts.push(b); };
+  const u32 = (n) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); parts.push(b); };
+  const u64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); parts.push(b); };
+  u8(1);
+  u8(kind === 'snapshot' ? 1 : 2);
+  const kid = Buffer.from(jwk.kid);
+  u8(kid.length);
+  parts.push(kid);
+  u64(fromSeq);
+  u64(seq);
+  u64(createdAt);
+  const sorted = records.map((r) => ({ ...r, key: accountKey(r.account) })).sort((a, b) => (a.key < b.key ? -1 : 1));
+  u32(sorted.length);
+  for (const r of sorted) {
+    u64(r.key);
+    u32(r.epoch);
+    const slots = [...(r.slots ?? [])].sort((a, b) => a - b);
+    u32(slots.length);
+    for (const s of slots) u16(s);
+  }
+  const body = Buffer.concat(parts);
+  const key = createPrivateKey({ key: jwk, format: 'jwk' });
+  const sig = edSign(null, Buffer.concat([UPDATE_DOMAIN, body]), key);
+  return Buffer.concat([body, sig]);
+}
+
+// --- a small YAML reader for openapi.yaml (block maps, block lists, scalars, [a, b]) --------
+
+function scalar(text) {
+  const t = text.trim();
+  if (t === '') return null;
+  if ((t.startsWith("'") && t.endsWith("'")) || (t.startsWith('"') && t.endsWith('"'))) return t.slice(1, -1);
+  if (t.startsWith('[') && t.endsWith(']')) {
+    const inner = t.slice(1, -1).trim();
+    return inner === '' ? [] : inner.split(',').map((x) => scalar(x));
+  }
+  if (t === 'true') return true;
+  if (t === 'false') return false;
+  if (t === 'null' || t === '~') return null;
+  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+  return t;
+}
+
+function splitKey(text) {
+  // key: value, where key may be quoted
+  const m = text.match(/^('[^']*'|"[^"]*"|[^:]+?):(\s+(.*))?$/);
+  if (!m) return null;
+  return [scalar(m[1]), m[3] ?? ''];
+}
+
+export function parseYaml(src) {
+  const lines = [];
+  for (const raw of src.split('\n')) {
+    const noComment = raw.replace(/(^|\s)#.*$/, '');
+    if (noComment.trim() === '' || noComment.trim() === '---') continue;
+    lines.push({ indent: noComment.length - noComment.trimStart().length, text: noComment.trim() });
+  }
+  let i = 0;
+  function block(indent) {
+    if (i >= lines.length) return null;
+    if (lines[i].text.startsWith('- ') || lines[i].text === '-') return list(lines[i].indent);
+    return map(lines[i].indent);
+  }
+  function map(indent) {
+    const out = {};
+    while (i < lines.length && lines[i].indent === indent && !lines[i].text.startsWith('- ')) {
+      const kv = splitKey(lines[i].text);
+      if (!kv) throw new Error(`yaml: cannot read line ${JSON.stringify(lines[i].text)}`);
+      i++;
+      const [k, v] = kv;
+      if (v === '' || v === '|' || v === '>') {
+        if (v === '|' || v === '>') {
+          const parts = [];
+          while (i < lines.length && lines[i].indent > indent) parts.push(lines[i++].text);
+          out[k] = parts.join(v === '|' ? '\n' : ' ');
+        } else out[k] = i < lines.length && lines[i].indent > indent ? block(lines[i].indent) : null;
+      } else out[k] = scalar(v);
+    }
+    return out;
+  }
+  function list(indent) {
+    const out = [];
+    while (i < lines.length && lines[i].indent === indent && (lines[i].text.startsWith('- ') || lines[i].text === '-')) {
+      const rest = lines[i].text.slice(1).trim();
+      if (rest === '') { i++; out.push(block(lines[i].indent)); continue; }
+      if (splitKey(rest) && !rest.startsWith("'") && !rest.startsWith('"')) {
+        // "- key: value" opens a map whose further keys are indented under the first key.
+        lines[i] = { indent: indent + 2, text: rest };
+        out.push(map(indent + 2));
+      } else { out.push(scalar(rest)); i++; }
+    }
+    return out;
+  }
+  return block(0);
+}
+
+export function loadOpenApi() {
+  return parseYaml(readFileSync(join(root, 'openapi.yaml'), 'utf8'));
+}
+
+export function resolveRef(doc, schema) {
+  let s = schema;
+  while (s && s.$ref) {
+    const path = s.$ref.replace(/^#\//, '').split('/');
+    s = path.reduce((o, k) => o?.[k], doc);
+  }
+  return s;
+}
+
+/** Checks `value` against the subset of JSON Schema the spec uses; returns a list of problems. */
+export function checkSchema(doc, schema, value, at = '$') {
+  const s = resolveRef(doc, schema);
+  if (!s) return [];
+  const problems = [];
+  if (s.oneOf || s.anyOf) {
+    const alts = s.oneOf ?? s.anyOf;
+    if (!alts.some((a) => checkSchema(doc, a, value, at).length === 0)) problems.push(`${at}: matches no alternative`);
+    return problems;
+  }
+  const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
+  const typeOf = (v) => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v);
+  if (types.length && !types.some((t) => t === typeOf(value) || (t === 'number' && typeof value === 'number'))) {
+    problems.push(`${at}: expected ${types.join('|')}, got ${typeOf(value)}`);
+    return problems;
+  }
+  if (s.enum && !s.enum.includes(value)) problems.push(`${at}: ${JSON.stringify(value)} not in ${JSON.stringify(s.enum)}`);
+  if (typeOf(value) === 'object') {
+    for (const r of s.required ?? []) if (!(r in value)) problems.push(`${at}: missing required ${r}`);
+    for (const [k, sub] of Object.entries(s.properties ?? {})) if (k in value) problems.push(...checkSchema(doc, sub, value[k], `${at}.${k}`));
+  }
+  if (typeOf(value) === 'array' && s.items) value.forEach((v, n) => problems.push(...checkSchema(doc, s.items, v, `${at}[${n}]`)));
+  return problems;
+}
+
+/** The OpenAPI operation that a concrete method and path belong to. */
+export function matchOperation(doc, method, path) {
+  for (const [template, item] of Object.entries(doc.paths)) {
+    const re = new RegExp('^' + template.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+').replace(/\*$/, '.*') + '$');
+    if (re.test(path) && item[method.toLowerCase()]) return { template, op: item[method.toLowerCase()] };
+  }
+  return null;
+}
+
+export function cleanup(...dirs) {
+  for (const d of dirs) if (d) rmSync(d, { recursive: true, force: true });
+}
