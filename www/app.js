@@ -612,12 +612,17 @@ function decodePart(part) {
   }
 }
 
+/** Sets text only when it changed, so live regions announce changes, not the 5 s re-checks. */
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 function renderInspector(token, result) {
   const verdictEl = $('inspector-verdict');
   if (!token) {
-    verdictEl.textContent = 'no token';
+    setText(verdictEl, 'no token');
     verdictEl.className = '';
-    $('inspector-message').textContent = '—';
+    setText($('inspector-message'), '—');
     $('inspector-header').textContent = '—';
     $('inspector-claims').textContent = '—';
   } else {
@@ -626,18 +631,18 @@ function renderInspector(token, result) {
     $('inspector-claims').textContent = parts.length === 3 ? decodePart(parts[1]) : '(not a compact JWS)';
     const r = result ?? local.check(token);
     if (!r.checked) {
-      verdictEl.textContent = 'not checked';
+      setText(verdictEl, 'not checked');
       verdictEl.className = '';
-      $('inspector-message').textContent = r.why;
+      setText($('inspector-message'), r.why);
     } else if (r.verdict.valid) {
       const v = r.verdict;
-      verdictEl.textContent = 'valid';
+      setText(verdictEl, 'valid');
       verdictEl.className = 'verdict-valid';
-      $('inspector-message').textContent = `Signature, claims and revocation state check out: device ${v.device}, epoch ${v.epoch}, expires ${absolute.format(new Date(v.expiresAt * 1000))}.`;
+      setText($('inspector-message'), `Signature, claims and revocation state check out: device ${v.device}, epoch ${v.epoch}, expires ${absolute.format(new Date(v.expiresAt * 1000))}.`);
     } else {
-      verdictEl.textContent = r.verdict.reason;
+      setText(verdictEl, r.verdict.reason);
       verdictEl.className = 'verdict-invalid';
-      $('inspector-message').textContent = r.verdict.message;
+      setText($('inspector-message'), r.verdict.message);
     }
   }
   const kids = local.tokenKids.length ? ` · token keys: ${local.tokenKids.join(', ')}` : '';

@@ -34,8 +34,15 @@ export function stage(envFile) {
 /** A new device: a context with its own storage, an open page, and console errors collected. */
 export async function device(browser, base, options = {}) {
   const context = await browser.newContext({ baseURL: base, locale: 'en-US', ...options });
-  const page = await context.newPage();
   const problems = [];
+  // Every Content-Security-Policy violation of every load, reported back to the test.
+  await context.exposeBinding('reportCspViolation', (_source, text) => problems.push(`csp: ${text}`));
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      globalThis.reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
+    });
+  });
+  const page = await context.newPage();
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   await page.goto('/');

@@ -311,10 +311,10 @@ describe('Manage devices page', () => {
     assert.equal((await call(w.base, 'GET', '/v1/me', { token: await storedToken(A.page) })).status, 200);
   });
 
-  test('no script errors on any device', () => {
+  test('no script errors and no Content-Security-Policy violations on any device', () => {
     for (const d of [A, B, C]) {
       // Refused WebSocket upgrades and 401s are expected network errors, not script errors.
-      assert.deepEqual(d.problems.filter((p) => p.startsWith('pageerror')), []);
+      assert.deepEqual(d.problems.filter((p) => p.startsWith('pageerror') || p.startsWith('csp:')), []);
     }
   });
 });
