@@ -160,13 +160,32 @@ impl RevocationView {
         let bucket = (key >> FP_BITS) as usize;
         let lo = *self.dir.get(bucket)? as usize;
         let hi = *self.dir.get(bucket + 1)? as usize;
+        let entries = self.entries.get(lo..hi)?;
         let fp = key & FP_MASK;
-        let at = self
-            .entries
-            .get(lo..hi)?
-            .binary_search_by_key(&fp, fingerprint)
-            .ok()?;
-        Some(lo + at)
+        // Keys are uniform within a bucket, so the fingerprint predicts the position; a short scan
+        // from the guess usually stays within one cache line.
+        let guess = ((u128::from(fp) * entries.len() as u128) >> FP_BITS) as usize;
+        let mut at = guess.min(entries.len().saturating_sub(1));
+        let probe = |i: usize| entries.get(i).map(fingerprint);
+        match probe(at)?.cmp(&fp) {
+            std::cmp::Ordering::Equal => return Some(lo + at),
+            std::cmp::Ordering::Less => loop {
+                at += 1;
+                match probe(at)?.cmp(&fp) {
+                    std::cmp::Ordering::Equal => return Some(lo + at),
+                    std::cmp::Ordering::Greater => return None,
+                    std::cmp::Ordering::Less => {}
+                }
+            },
+            std::cmp::Ordering::Greater => loop {
+                at = at.checked_sub(1)?;
+                match probe(at)?.cmp(&fp) {
+                    std::cmp::Ordering::Equal => return Some(lo + at),
+                    std::cmp::Ordering::Less => return None,
+                    std::cmp::Ordering::Greater => {}
+                }
+            },
+        }
     }
 
     fn entry(&self, key: u64) -> Option<&Packed> {
@@ -254,8 +273,18 @@ impl RevocationView {
         self.rebuild(all);
     }
 
-    /// Replaces the whole state with `sorted` (strictly increasing keys).
+    /// Replaces the whole state with `sorted` (strictly increasing keys). Small views live in
+    /// the map alone: the array's directory only pays off past a few thousand accounts.
     fn rebuild(&mut self, sorted: Vec<(u64, AccountState)>) {
+        if sorted.len() <= MIN_FOLD {
+            let mut overlay =
+                HashMap::with_capacity_and_hasher(sorted.len(), self.overlay.hasher().clone());
+            overlay.extend(sorted);
+            self.dir = Vec::new();
+            self.entries = Vec::new();
+            self.overlay = overlay;
+            return;
+        }
         let mut entries = Vec::with_capacity(sorted.len());
         let mut overlay = HashMap::with_hasher(self.overlay.hasher().clone());
         let mut dir = vec![0u32; BUCKETS + 1];
@@ -357,6 +386,33 @@ mod tests {
             }
         }
         assert_eq!(view.check(AccountKey(12345), Epoch(0), DeviceSlot(0)), None);
+        // Neighbours of present keys are absent: the scan from the guess stops on both sides.
+        let present: std::collections::HashSet<u64> = records.iter().map(|r| r.0).collect();
+        for (key, _) in &records {
+            for near in [key.wrapping_add(1), key.wrapping_sub(1), key ^ (1 << 47)] {
+                if !present.contains(&near) {
+                    assert_eq!(view.state(AccountKey(near)), AccountState::default());
+                }
+            }
+        }
+        assert_eq!(view.state(AccountKey(u64::MAX)), AccountState::default());
+    }
+
+    #[test]
+    fn small_views_need_no_directory() {
+        let mut view = RevocationView::new([2; 16]);
+        view.apply(snapshot(1, vec![(5, state(1, &[])), (9, state(2, &[3]))]))
+            .unwrap();
+        assert!(view.dir.is_empty() && view.entries.is_empty());
+        assert!(view.memory_bytes() < 1024);
+        assert_eq!(
+            view.check(AccountKey(9), Epoch(2), DeviceSlot(3)),
+            Some(Reason::RevokedDevice)
+        );
+        assert_eq!(
+            view.check(AccountKey(5), Epoch(0), DeviceSlot(3)),
+            Some(Reason::RevokedAll)
+        );
     }
 
     #[test]
