@@ -168,7 +168,7 @@ impl RevocationView {
         let mut at = guess.min(entries.len().saturating_sub(1));
         let probe = |i: usize| entries.get(i).map(fingerprint);
         match probe(at)?.cmp(&fp) {
-            std::cmp::Ordering::Equal => return Some(lo + at),
+            std::cmp::Ordering::Equal => Some(lo + at),
             std::cmp::Ordering::Less => loop {
                 at += 1;
                 match probe(at)?.cmp(&fp) {
