@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stages what the page loads next to itself into www/pkg/ (git-ignored), where `wrangler dev`
 # serves it as static assets:
-#   - the browser build of the wasm package: epochgate.js and epochgate_bg.wasm from pkg/web
+#   - the browser build of the wasm package: epochgate.js, epochgate_bg.wasm and snippets/ from pkg/web
 #     (or from $PKG_DIR), built by scripts/build-pkg.sh;
 #   - revocation-jwks.json: the public half of REVOCATION_SIGNING_JWK from ENV_FILE, so the page's
 #     validator can verify the signed revocation updates. The page prefers a route
@@ -21,6 +21,8 @@ done
 rm -rf www/pkg
 mkdir -p www/pkg
 cp "$pkg/epochgate.js" "$pkg/epochgate_bg.wasm" www/pkg/
+# wasm-bindgen puts inline JS the module imports under snippets/.
+if [ -d "$pkg/snippets" ]; then cp -R "$pkg/snippets" www/pkg/; fi
 
 if [ -f "$env_file" ]; then
   node - "$env_file" www/pkg/revocation-jwks.json <<'JS'

@@ -89,6 +89,8 @@ describe('Manage devices page', () => {
     assert.match(await A.page.locator('#inspector-claims').innerText(), /"sid"/);
     assert.match(await A.page.locator('#inspector-state').innerText(), /sequence \d+/);
 
+    // Readable at 360 px: nothing wider than the phone's viewport.
+    assert.ok(await B.page.evaluate(() => document.documentElement.scrollWidth <= 360), 'no horizontal scrolling at 360 px');
     await shot(A.page, 'device-list');
     await shot(B.page, 'device-list-phone-360');
   });
@@ -108,6 +110,12 @@ describe('Manage devices page', () => {
     assert.match(text, /profiles, settings and history are kept/);
     assert.equal(await A.page.evaluate(() => document.activeElement.id), 'soa-password');
     await shot(A.page, 'sign-out-all-dialog', { fullPage: false });
+
+    // Nothing entered: the API asks for re-authentication and the code field is offered.
+    assert.equal(await dialog.getByLabel('Two-factor code').isVisible(), false);
+    await dialog.getByRole('button', { name: 'Sign out of all devices' }).click();
+    await dialog.getByText('Enter your password, or the code from your authenticator app').waitFor();
+    assert.equal(await dialog.getByLabel('Two-factor code').isVisible(), true);
 
     await dialog.getByLabel('Your password').fill('not the password');
     await dialog.getByRole('button', { name: 'Sign out of all devices' }).click();
