@@ -34,8 +34,16 @@ for target in nodejs web; do
   rm -rf "$out"
   wasm-pack --quiet build "$crate" --release --target "$target" \
     --out-dir "$root/$out" --out-name epochgate
-  # -O keeps the curve arithmetic fast; -Os/-Oz shrink it by under 1% here (docs/BENCHMARKS-wasm.md).
+  # -O: -Os/-Oz shrink it by under 1% and -O3 is no faster here (docs/BENCHMARKS-wasm.md).
   "$wasm_opt" -O "$out/epochgate_bg.wasm" -o "$out/epochgate_bg.wasm"
+  # wasm-pack leaves the inline JS snippets out of package.json "files"; an npm pack needs them.
+  node -e '
+    const fs = require("fs");
+    const file = process.argv[1] + "/package.json";
+    const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
+    if (fs.existsSync(process.argv[1] + "/snippets") && !pkg.files.includes("snippets/")) pkg.files.push("snippets/");
+    fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
+  ' "$out"
 done
 
 raw=$(wc -c < pkg/web/epochgate_bg.wasm)

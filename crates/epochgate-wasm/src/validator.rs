@@ -1,9 +1,6 @@
 //! `Validator`: options in, verdicts out as plain JS objects.
 
 use epochgate::{KeySet, Options, Verdict};
-use js_sys::{Object, Reflect, JSON};
-use serde::Serialize;
-use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{from_core, js_error, INVALID_OPTION};
@@ -28,19 +25,28 @@ pub struct Validator {
     inner: epochgate::Validator,
 }
 
-/// The JS shape of a valid verdict; serialized once and parsed by the host's `JSON.parse`,
-/// which is cheaper than building the object member by member across the boundary.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Valid<'a> {
-    valid: bool,
-    account: &'a str,
-    session: &'a str,
-    device: u16,
-    epoch: u32,
-    issued_at: i64,
-    expires_at: i64,
-    claims: &'a Map<String, Value>,
+// Verdicts are built by one small JS function each: one call across the boundary per verdict
+// instead of one per member, and the host's JSON.parse for the claims.
+#[wasm_bindgen(inline_js = "
+export function validVerdict(account, session, device, epoch, issuedAt, expiresAt, claims) {
+  return { valid: true, account, session, device, epoch, issuedAt, expiresAt, claims: JSON.parse(claims) };
+}
+export function refusedVerdict(reason, message) {
+  return { valid: false, reason, message };
+}")]
+extern "C" {
+    #[wasm_bindgen(catch, js_name = validVerdict)]
+    fn valid_verdict(
+        account: &str,
+        session: &str,
+        device: u16,
+        epoch: u32,
+        issued_at: f64,
+        expires_at: f64,
+        claims: &str,
+    ) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = refusedVerdict)]
+    fn refused_verdict(reason: &str, message: &str) -> JsValue;
 }
 
 #[wasm_bindgen]
@@ -109,24 +115,23 @@ impl Validator {
             ));
         };
         Ok(match self.inner.validate(&token, now) {
-            Verdict::Valid(session) => {
-                let valid = Valid {
-                    valid: true,
-                    account: session.account.as_str(),
-                    session: session.session.as_str(),
-                    device: session.device.0,
-                    epoch: session.epoch.0,
-                    issued_at: session.issued_at,
-                    expires_at: session.expires_at,
-                    claims: &session.claims,
-                };
-                serde_json::to_string(&valid)
+            Verdict::Valid(session) => serde_json::to_string(&session.claims)
+                .ok()
+                .and_then(|claims| {
+                    valid_verdict(
+                        session.account.as_str(),
+                        session.session.as_str(),
+                        session.device.0,
+                        session.epoch.0,
+                        session.issued_at as f64,
+                        session.expires_at as f64,
+                        &claims,
+                    )
                     .ok()
-                    .and_then(|text| JSON::parse(&text).ok())
-                    .unwrap_or_else(|| {
-                        refused("malformed", "the verified claims could not be handed to JS")
-                    })
-            }
+                })
+                .unwrap_or_else(|| {
+                    refused("malformed", "the verified claims could not be handed to JS")
+                }),
             Verdict::Refused(refusal) => refused(refusal.reason.code(), &refusal.message),
             // A verdict this face does not know is not a valid one: fail closed.
             _ => refused("malformed", "this build does not understand the verdict"),
@@ -168,14 +173,5 @@ impl Validator {
 
 /// `{ valid: false, reason, message }`.
 fn refused(reason: &str, message: &str) -> JsValue {
-    let verdict = Object::new();
-    // Setting members of a fresh plain object cannot fail.
-    for (name, value) in [
-        ("valid", JsValue::FALSE),
-        ("reason", JsValue::from_str(reason)),
-        ("message", JsValue::from_str(message)),
-    ] {
-        let _ = Reflect::set(&verdict, &JsValue::from_str(name), &value);
-    }
-    verdict.into()
+    refused_verdict(reason, message)
 }
