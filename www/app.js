@@ -35,6 +35,7 @@ const state = {
   token: null,
   email: '',
   totp: false,
+  device: null,
   me: null,
   lastToken: null,
   sessions: [],
@@ -190,9 +191,10 @@ function leaveAccount(why) {
 
 function showAuth() {
   show('auth');
-  const d = describeDevice();
+  // The name and type this browser used last, else a guess the user can edit.
+  const d = state.device ?? describeDevice();
   if (!$('device-name').value) $('device-name').value = d.name;
-  if (!$('device-name').dataset.touched) $('device-type').value = d.type;
+  $('device-type').value = d.type;
   if (state.email) $('auth-email').value = state.email;
 }
 
@@ -220,11 +222,14 @@ async function enterAccount() {
     state.me = await api('GET', '/v1/me');
   } catch (err) {
     if (!err.handled) {
-      show('auth');
-      showError($('auth-error'), errorText(err));
+      // The session may be fine and the server out of reach: keep it and try again.
+      show('none');
+      showError($('page-error'), `Your session could not be checked. ${errorText(err, { network: 'Trying again in a few seconds…' })}`);
+      setTimeout(() => { if (state.token && !state.me) enterAccount(); }, 5000);
     }
     return;
   }
+  showError($('page-error'), '');
   $('signed-out').hidden = true;
   $('whoami').textContent = state.email ? `Signed in as ${state.email}` : 'Signed in';
   show('account');
@@ -698,6 +703,7 @@ async function submitAuth(event) {
     });
     state.email = email.value.trim();
     state.totp = Boolean(totp);
+    state.device = { name: name.value.trim(), type: $('device-type').value };
     setToken(res.token);
     $('auth-form').reset();
     $('auth-totp-field').hidden = true;
@@ -724,7 +730,6 @@ async function submitAuth(event) {
 
 function wire() {
   $('auth-form').addEventListener('submit', submitAuth);
-  $('device-type').addEventListener('change', () => { $('device-name').dataset.touched = '1'; });
   $('sign-out-all-button').addEventListener('click', openSignOutAll);
   $('sign-out-all-form').addEventListener('submit', confirmSignOutAll);
   $('soa-cancel').addEventListener('click', () => $('sign-out-all-dialog').close());

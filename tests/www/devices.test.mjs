@@ -216,7 +216,10 @@ describe('Manage devices page', () => {
   });
 
   test('password change keeps A, signs out B, and B must use the new password', async () => {
-    await signIn(B, { name: 'Pixel B' });
+    // Signed out, B offers the name and type it used last.
+    assert.equal(await B.page.getByLabel('Device name').inputValue(), 'Pixel B');
+    assert.equal(await B.page.getByLabel('Device type').inputValue(), 'phone');
+    await signIn(B);
     await A.page.getByText('Changing your password signs out every other device').waitFor();
     await A.page.getByLabel('Current password').fill('wrong current password');
     await A.page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
@@ -241,6 +244,18 @@ describe('Manage devices page', () => {
     await signIn(B, { name: 'Pixel B' });
     await A.page.getByRole('button', { name: 'Refresh' }).click();
     await A.page.locator('#activity li', { hasText: 'Password changed' }).first().waitFor();
+  });
+
+  test('a server out of reach at load keeps the session and retries', async () => {
+    await B.page.route('**/v1/me', (route) => route.abort('internetdisconnected'));
+    await B.page.reload();
+    await B.page.getByText('Your session could not be checked. Could not reach the server. Trying again in a few seconds').waitFor();
+    assert.equal(await B.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), false);
+    assert.equal(await B.page.getByRole('heading', { name: 'Sign in' }).isVisible(), false);
+    assert.ok(await storedToken(B.page));
+    await B.page.unroute('**/v1/me');
+    await B.page.getByRole('heading', { name: 'Manage devices' }).waitFor({ timeout: 15000 });
+    assert.equal(await B.page.locator('#page-error').innerText(), '');
   });
 
   test('an API 401 leaves the account view with its reason (WebSocket pushes blocked)', async () => {
