@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 WASM_BINDGEN_VERSION=0.2.130
 WORKER_BUILD_VERSION=0.8.7
 WASM_PACK_VERSION=0.15.0
+CARGO_FUZZ_VERSION=0.13.1
 
 log() { printf '[install] %s\n' "$*" >&2; }
 have_version() { command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q "$2"; }
@@ -21,6 +22,8 @@ have_version wasm-bindgen "$WASM_BINDGEN_VERSION" ||
   { log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"; cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"; }
 have_version wasm-pack "$WASM_PACK_VERSION" ||
   { log "cargo install wasm-pack $WASM_PACK_VERSION"; cargo install -q wasm-pack --version "$WASM_PACK_VERSION"; }
+cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION" ||
+  { log "cargo install cargo-fuzz $CARGO_FUZZ_VERSION"; cargo install -q cargo-fuzz --version "$CARGO_FUZZ_VERSION"; }
 have_version worker-build "$WORKER_BUILD_VERSION" ||
   { log "cargo install worker-build $WORKER_BUILD_VERSION"; cargo install -q worker-build --version "$WORKER_BUILD_VERSION"; }
 

@@ -34,9 +34,10 @@ stage "core builds for wasm32" cargo build --locked --target wasm32-unknown-unkn
 stage "core tests" cargo test --locked -p epochgate
 stage "golden samples unchanged" bash -c 'cargo run -q --locked -p epochgate --example samples && git diff --exit-code -- tests/samples'
 stage "benches compile" cargo bench --locked -p epochgate --no-run
+stage "fuzz smoke" scripts/fuzz-smoke.sh
 stage "wasm package" scripts/test-wasm.sh
 stage "workers end to end" scripts/test-e2e.sh
-if [ -x scripts/test-www.sh ]; then stage "browser page" scripts/test-www.sh; fi
+stage "browser page" scripts/test-www.sh
 
 printf '\n==== summary ====\n'
 printf '%s\n' "${status[@]}"

@@ -83,6 +83,12 @@ impl PublicKey {
     fn from_jwk_value(jwk: &Map<String, Value>) -> Result<Self, Error> {
         check_okp(jwk)?;
         let kid = jwk_kid(jwk)?;
+        if jwk.contains_key("d") {
+            return Err(Error::key(
+                KeyError::InvalidJwk,
+                format!("key {kid}: a public key set must not hold a private key (member \"d\"); publish only the public half"),
+            ));
+        }
         let x = jwk_bytes(jwk, "x", &kid)?.ok_or_else(|| {
             Error::key(
                 KeyError::InvalidJwk,

@@ -16,6 +16,8 @@ use crate::view::RevocationView;
 
 /// Largest accepted clock tolerance, seconds.
 pub const MAX_CLOCK_TOLERANCE: u64 = 60;
+/// Largest accepted verified-token cache, entries (each holds its token, up to `maxTokenBytes`).
+pub const MAX_CACHE_SIZE: usize = 1_000_000;
 
 /// Validator options. `Default` is safe but incomplete: issuer and audience must be set, or
 /// [`Validator::new`] refuses them.
@@ -150,6 +152,9 @@ impl Validator {
         }
         if options.token_type.is_empty() {
             return bad("type must not be empty".into());
+        }
+        if options.cache_size > MAX_CACHE_SIZE {
+            return bad(format!("cacheSize is {}; use 0 (off) to {MAX_CACHE_SIZE}", options.cache_size));
         }
         if let Some(rk) = &revocation_keys {
             if rk.shares_key_with(&keys) {
