@@ -7,6 +7,7 @@
 //   node benches/propagation.mjs                 # starts its own wrangler dev (fresh state)
 //   BASE=http://127.0.0.1:8787 node benches/propagation.mjs   # against a running scripts/dev.sh
 //   N=200 BACKGROUND=4 node benches/propagation.mjs
+//   STALENESS_TARGET_MS=900 node benches/propagation.mjs      # its own worker with another target
 //
 // BACKGROUND clients keep validating warm tokens the whole time, as real traffic would; the
 // revoked token is polled as fast as the edge answers.
@@ -14,10 +15,13 @@ import { FAST_ARGON2, call, startWorker } from '../tests/e2e/helper.mjs';
 
 const N = Number(process.env.N ?? 100);
 const BACKGROUND = Number(process.env.BACKGROUND ?? 4);
+const PHASE_MS = Number(process.env.PHASE_MS ?? 1000);
 let base = process.env.BASE;
 let worker;
 if (!base) {
-  worker = await startWorker({ vars: FAST_ARGON2 });
+  const vars = { ...FAST_ARGON2 };
+  if (process.env.STALENESS_TARGET_MS) vars.STALENESS_TARGET_MS = process.env.STALENESS_TARGET_MS;
+  worker = await startWorker({ vars });
   base = worker.base;
 }
 if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(base)) throw new Error('BASE must be a loopback URL');
@@ -54,6 +58,8 @@ let current = await login('keeper');
 for (let i = 0; i < N; i++) {
   const victim = await login(`victim-${i}`);
   ok(await api('GET', '/v1/me', { token: victim.token }), 200); // warm: cached and accepted
+  // Sign-outs arrive at random moments relative to the isolate's refresh cycle, as real ones do.
+  await new Promise((r) => setTimeout(r, Math.random() * PHASE_MS));
   const all = i % 2 === 1;
   let t0;
   if (all) {

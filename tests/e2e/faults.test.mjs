@@ -3,12 +3,19 @@
 // gapped and rolled-back updates, then goes away. No refused update may change the view, and
 // past MAX_STATE_AGE without a fresh update the edge must fail closed with state_stale.
 import assert from 'node:assert/strict';
-import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { writeFileSync } from 'node:fs';
+import { format } from '../../scripts/gen-dev-vars.mjs';
 import { FAST_ARGON2, call, cleanup, encodeUpdate, freePort, makeSecrets, startWorker, waitFor } from './helper.mjs';
 
 const secrets = makeSecrets({ admin: false });
+// A retired token key, still accepted through TOKEN_PREVIOUS_JWKS (rotation).
+const oldKey = generateKeyPairSync('ed25519');
+const oldPublic = { ...oldKey.publicKey.export({ format: 'jwk' }), kid: 'retired-key' };
+secrets.vars.TOKEN_PREVIOUS_JWKS = JSON.stringify({ keys: [oldPublic] });
+writeFileSync(secrets.file, format(secrets.vars));
 const revocationJwk = JSON.parse(secrets.vars.REVOCATION_SIGNING_JWK);
 // Same kid, different key: a forgery the edge must refuse.
 const forgerJwk = { ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: revocationJwk.kid };
@@ -147,6 +154,24 @@ describe('edge faults', () => {
     assert.equal(stale.headers.get('www-authenticate'), 'Bearer error="invalid_token", error_description="state_stale"');
     origin.mode = 'valid';
     await waitFor('recovery', async () => (await api('GET', '/v1/me', { token: bob.token })).status === 200, 20000, 100);
+  });
+
+  test('a token signed by a previous key (TOKEN_PREVIOUS_JWKS) is accepted and the key is listed', async () => {
+    origin.mode = 'valid';
+    const jwks = await api('GET', '/.well-known/jwks.json');
+    assert.deepEqual(jwks.body.keys.map((k) => k.kid), [JSON.parse(secrets.vars.TOKEN_SIGNING_JWK).kid, 'retired-key']);
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const t = Math.floor(Date.now() / 1000);
+    const input = `${b64({ alg: 'EdDSA', kid: 'retired-key', typ: 'session+jwt' })}.${b64({ iss: 'epochgate', aud: 'epochgate', sub: 'legacy-user', sid: 's-legacy', dev: 0, epo: 0, iat: t, exp: t + 600 })}`;
+    const token = `${input}.${edSign(null, Buffer.from(input), oldKey.privateKey).toString('base64url')}`;
+    const me = await waitFor('the old-key token to be accepted', async () => {
+      const r = await api('GET', '/v1/me', { token });
+      return r.status === 200 ? r : null;
+    }, 20000, 100);
+    assert.equal(me.body.account, 'legacy-user');
+    const forged = `${input}.${edSign(null, Buffer.from(input), generateKeyPairSync('ed25519').privateKey).toString('base64url')}`;
+    const bad = await api('GET', '/v1/me', { token: forged });
+    assert.equal(bad.body.error, 'bad_signature');
   });
 
   test('the admin API is off without ADMIN_TOKEN', async () => {
