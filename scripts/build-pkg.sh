@@ -34,7 +34,7 @@ for target in nodejs web; do
   rm -rf "$out"
   wasm-pack --quiet build "$crate" --release --target "$target" \
     --out-dir "$root/$out" --out-name epochgate
-  # -O: -Os/-Oz shrink it by under 1% and -O3 is no faster here (docs/BENCHMARKS-wasm.md).
+  # -O: -Os/-Oz shrink it by under 1% and -O3 is no faster here (docs/BENCHMARKS.md).
   "$wasm_opt" -O "$out/epochgate_bg.wasm" -o "$out/epochgate_bg.wasm"
   # wasm-pack leaves the inline JS snippets out of package.json "files"; an npm pack needs them.
   node -e '
