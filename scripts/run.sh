@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 scripts/install-tools.sh
 node scripts/gen-dev-vars.mjs
 scripts/build-pkg.sh
-scripts/stage-www.sh .dev-vars
+scripts/stage-www.sh
 exec scripts/dev.sh "$@"

@@ -110,6 +110,7 @@ pub struct Validator {
     revocation_keys: Option<KeySet>,
     view: RevocationView,
     cache: TokenCache,
+    cache_hits: u64,
 }
 
 impl std::fmt::Debug for Validator {
@@ -154,7 +155,10 @@ impl Validator {
             return bad("type must not be empty".into());
         }
         if options.cache_size > MAX_CACHE_SIZE {
-            return bad(format!("cacheSize is {}; use 0 (off) to {MAX_CACHE_SIZE}", options.cache_size));
+            return bad(format!(
+                "cacheSize is {}; use 0 (off) to {MAX_CACHE_SIZE}",
+                options.cache_size
+            ));
         }
         if let Some(rk) = &revocation_keys {
             if rk.shares_key_with(&keys) {
@@ -177,6 +181,7 @@ impl Validator {
             revocation_keys,
             view: RevocationView::new(view_seed),
             cache,
+            cache_hits: 0,
         })
     }
 
@@ -205,6 +210,11 @@ impl Validator {
         self.cache.len()
     }
 
+    /// How many validations were answered from the cache (no signature verification) so far.
+    pub fn cache_hits(&self) -> u64 {
+        self.cache_hits
+    }
+
     /// Validates `token` at `now` (Unix seconds). Never panics, for any input.
     pub fn validate(&mut self, token: &str, now: i64) -> Verdict {
         if token.len() > self.options.max_token_bytes {
@@ -219,6 +229,7 @@ impl Validator {
         }
         if let Some(hit) = self.cache.get(token) {
             let (session, account) = (hit.session.clone(), hit.account_key);
+            self.cache_hits += 1;
             return match self.check_time(&session, now) {
                 Ok(()) => self.check_revocation(session, account, now),
                 Err(refusal) => {

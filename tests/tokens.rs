@@ -664,6 +664,7 @@ fn cache_gives_the_same_verdicts_and_still_checks_revocation() {
     }
     assert_eq!(cached.cached_tokens(), 1);
     assert_eq!(uncached.cached_tokens(), 0);
+    assert_eq!((cached.cache_hits(), uncached.cache_hits()), (1, 0));
     log.revoke_device("acct", dev).unwrap();
     for v in [&mut cached, &mut uncached] {
         v.apply_revocation(&log.delta_since(0, NOW).unwrap(), NOW)

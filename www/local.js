@@ -3,7 +3,7 @@
 // signed updates of /v1/revocations, verified with the published revocation-update key.
 
 /** Where the revocation-update public key may be published, in order of preference. */
-const REVOCATION_KEY_URLS = ['/.well-known/revocation-jwks.json', 'pkg/revocation-jwks.json'];
+const REVOCATION_KEY_URLS = ['/.well-known/revocation-jwks.json'];
 
 /** Verdicts that a wrong browser clock or a key rotation can cause: the edge decides those. */
 const UNCERTAIN = new Set(['state_stale', 'unknown_key', 'not_yet_valid', 'issued_in_future']);

@@ -86,6 +86,15 @@ describe('the walk', () => {
     assert.equal(r.body.keys[0].kid, JSON.parse(secrets.vars.TOKEN_SIGNING_JWK).kid);
   });
 
+  test('revocation-jwks lists the public revocation-update key, apart from the token keys', async () => {
+    const r = await api('GET', '/.well-known/revocation-jwks.json');
+    assert.equal(r.status, 200);
+    const secret = JSON.parse(secrets.vars.REVOCATION_SIGNING_JWK);
+    assert.deepEqual(r.body.keys.map((k) => [k.kid, k.x, k.d]), [[secret.kid, secret.x, undefined]]);
+    const tokens = await api('GET', '/.well-known/jwks.json');
+    assert.ok(tokens.body.keys.every((k) => k.x !== secret.x), 'never a token key');
+  });
+
   test('sign in on three devices', async () => {
     const devices = [
       { name: 'Laptop', type: 'desktop', ua: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' },

@@ -22,12 +22,9 @@ export function launch() {
   });
 }
 
-/**
- * Copies pkg/web into www/pkg and publishes the revocation key of this run's secrets
- * (scripts/stage-www.sh), so the page validates against the worker the test starts.
- */
-export function stage(envFile) {
-  const r = spawnSync('bash', [join(root, 'scripts/stage-www.sh'), envFile], { cwd: root, encoding: 'utf8' });
+/** Copies pkg/web into www/pkg (scripts/stage-www.sh), where the worker serves it. */
+export function stage() {
+  const r = spawnSync('bash', [join(root, 'scripts/stage-www.sh')], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`stage-www.sh failed (${r.status}):\n${r.stderr}`);
 }
 

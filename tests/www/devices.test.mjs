@@ -2,9 +2,8 @@
 // phone-sized window) and C (a TV) on one account. Steps run in order and share the account.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
 import {
-  FAST_ARGON2, call, cleanup, root, currentStep, makeSecrets, startWorker, totpAt, waitFor,
+  FAST_ARGON2, call, cleanup, currentStep, makeSecrets, startWorker, totpAt, waitFor,
 } from '../e2e/helper.mjs';
 import { device, launch, shot, stage, storedToken } from './browser.mjs';
 
@@ -23,7 +22,7 @@ let C;
 let password = PASSWORD;
 
 before(async () => {
-  stage(secrets.file);
+  stage();
   w = await startWorker({ secrets, vars: FAST_ARGON2 });
   browser = await launch();
 });
@@ -32,8 +31,6 @@ after(async () => {
   await browser?.close();
   await w?.stop();
   cleanup(w?.persistTo, secrets.dir);
-  // Put back the revocation key of the local dev secrets (if any) for scripts/dev.sh.
-  stage(join(root, '.dev-vars'));
 });
 
 /** Fills the sign-in form; `create` signs up first. Waits for the device list. */

@@ -8,7 +8,7 @@ import { FAST_ARGON2, cleanup, makeSecrets, root, startWorker } from '../e2e/hel
 import { launch, stage } from './browser.mjs';
 
 const secrets = makeSecrets();
-stage(secrets.file);
+stage();
 const w = await startWorker({ secrets, vars: FAST_ARGON2 });
 const browser = await launch();
 try {
@@ -46,5 +46,5 @@ try {
   await browser.close();
   await w.stop();
   cleanup(w.persistTo, secrets.dir);
-  stage(join(root, '.dev-vars'));
+  stage();
 }
