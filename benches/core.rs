@@ -74,7 +74,8 @@ fn tokens_and_verify(c: &mut Criterion) {
     // Everything validate does besides verify_strict: the overhead to keep within 5 %.
     g.bench_function("parse + claims + account key (no signature)", |b| {
         b.iter(|| {
-            let t = epochgate::token::UnverifiedToken::parse(black_box(&toks[0]), "session+jwt").unwrap();
+            let t = epochgate::token::UnverifiedToken::parse(black_box(&toks[0]), "session+jwt")
+                .unwrap();
             let claims = epochgate::token::Claims::parse(&t.payload).unwrap();
             black_box(AccountKey::of(claims.account.as_str()))
         })
