@@ -753,20 +753,32 @@ impl Origin {
             b.totp.as_deref(),
             now,
         )?;
-        let current = r.store.session(&c.account, &c.session)?;
-        let keep = if b.keep_current.unwrap_or(false) {
-            current.as_ref()
-        } else {
-            None
-        };
-        let (epoch, issued) = self.revoke_all(r, &c.account, keep, now)?;
-        r.store.log(
-            &c.account,
+        self.sign_out_others(
+            r,
+            req,
+            c,
+            b.keep_current.unwrap_or(false),
             "sign_out_all",
-            Some(&c.session),
-            &client_info(req),
             now,
-        )?;
+        )
+    }
+
+    /// Moves the account to a new epoch (keeping the caller's device with a fresh token when
+    /// asked), records `event` and answers `{epoch, token?}`.
+    fn sign_out_others(
+        &self,
+        r: &Ready,
+        req: &Request,
+        c: &Caller,
+        keep_current: bool,
+        event: &str,
+        now: i64,
+    ) -> R<Response> {
+        let current = r.store.session(&c.account, &c.session)?;
+        let keep = if keep_current { current.as_ref() } else { None };
+        let (epoch, issued) = self.revoke_all(r, &c.account, keep, now)?;
+        r.store
+            .log(&c.account, event, Some(&c.session), &client_info(req), now)?;
         Ok(json(200, &with_token(epoch, issued))?)
     }
 
@@ -792,21 +804,14 @@ impl Origin {
         self.reauthenticate(r, req, &c.account, Some(&current_pw), None, now)?;
         let hash = password::hash(&new_pw, &r.argon2)?;
         r.store.set_password(&c.account, &hash)?;
-        let current = r.store.session(&c.account, &c.session)?;
-        let keep = if b.keep_current.unwrap_or(true) {
-            current.as_ref()
-        } else {
-            None
-        };
-        let (epoch, issued) = self.revoke_all(r, &c.account, keep, now)?;
-        r.store.log(
-            &c.account,
+        self.sign_out_others(
+            r,
+            req,
+            c,
+            b.keep_current.unwrap_or(true),
             "password_changed",
-            Some(&c.session),
-            &client_info(req),
             now,
-        )?;
-        Ok(json(200, &with_token(epoch, issued))?)
+        )
     }
 
     fn totp_start(&self, r: &Ready, c: &Caller) -> R<Response> {
