@@ -3,15 +3,23 @@
 //! change to the token or update encoding can never slip through unnoticed.
 //!
 //! Run: `cargo run --example samples`
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::fs;
 use std::path::Path;
 
-use epochgate::{DeviceSlot, Error, Issuer, KeySet, MintRequest, PrivateKey, RevocationLog};
+use epochgate::{AccountId, DeviceSlot, Issuer, KeySet, MintRequest, PrivateKey, RevocationLog};
+
+type Error = Box<dyn std::error::Error>;
 
 const NOW: i64 = 1_800_000_000;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Error> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/samples");
     fs::create_dir_all(&dir)?;
     let token_key = PrivateKey::from_seed("sample-tokens", &[0x11; 32])?;
@@ -25,10 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let mut log = RevocationLog::new(update_key.clone());
 
+    let id = |account: &str| AccountId::new(account).ok_or(AccountId::RULE);
     let mint = |log: &mut RevocationLog, account: &str, session: &str| -> Result<String, Error> {
-        let device = log.allocate_device(account)?;
-        let epoch = log.epoch_of(account)?;
-        issuer.mint(&MintRequest {
+        let device = log.allocate_device(&id(account)?)?;
+        let epoch = log.epoch_of(&id(account)?)?;
+        Ok(issuer.mint(&MintRequest {
             account,
             session,
             device: device.0.into(),
@@ -36,15 +45,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             now: NOW,
             ttl: None,
             jti: None,
-        })
+        })?)
     };
     let phone = mint(&mut log, "alice", "alice-phone")?;
     let tv = mint(&mut log, "alice", "alice-tv")?;
     let laptop = mint(&mut log, "bob", "bob-laptop")?;
     let empty_snapshot = log.snapshot(NOW)?;
-    log.revoke_device("alice", DeviceSlot(1))?;
+    log.revoke_device(&id("alice")?, DeviceSlot(1))?;
     let delta_1 = log.delta_since(0, NOW + 1)?;
-    log.revoke_all("bob")?;
+    log.revoke_all(&id("bob")?)?;
     let delta_2 = log.delta_since(1, NOW + 2)?;
     let snapshot_2 = log.snapshot(NOW + 3)?;
 

@@ -1,5 +1,5 @@
-//! The revocation model of CONTRACTS.md section 2: per account an epoch `E` and the set `R` of
-//! device slots signed out during `E`.
+//! The revocation model of docs/CONTRACT.md section 2: per account an epoch `E` and the set `R`
+//! of device slots signed out during `E`.
 //!
 //! Viewer states only ever grow (a higher epoch, or more slots in the same epoch), so applying the
 //! same change twice, or two changes in either order, ends in the same state: [`AccountState::merge`].

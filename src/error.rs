@@ -65,7 +65,7 @@ impl Reason {
         Reason::StateStale,
     ];
 
-    /// The stable machine-readable code (CONTRACTS.md section 3).
+    /// The stable machine-readable code (docs/CONTRACT.md section 3).
     pub const fn code(self) -> &'static str {
         match self {
             Reason::Malformed => "malformed",
@@ -191,6 +191,8 @@ pub enum UpdateError {
     Gap,
     /// Created further in the future than the clock tolerance allows.
     FromFuture,
+    /// No update could be fetched (the transport failed); the view is unchanged.
+    Unavailable,
 }
 
 /// Origin-side log errors.
@@ -205,6 +207,63 @@ pub enum LogError {
     SlotsExhausted,
     /// The epoch counter is at its maximum.
     EpochExhausted,
+    /// A viewer asked for changes since a sequence the log has not reached: it followed another
+    /// origin, or this one lost state, and needs a snapshot.
+    SinceAhead,
+    /// The revocation sequence is at its maximum.
+    SeqExhausted,
+}
+
+impl KeyError {
+    /// Every key error.
+    pub const ALL: [KeyError; 10] = [
+        KeyError::InvalidJwk,
+        KeyError::UnsupportedKeyType,
+        KeyError::MissingKid,
+        KeyError::InvalidKid,
+        KeyError::InvalidKeyEncoding,
+        KeyError::WeakKey,
+        KeyError::KeyMismatch,
+        KeyError::DuplicateKid,
+        KeyError::NoUsableKey,
+        KeyError::MissingPrivateKey,
+    ];
+}
+
+impl ConfigError {
+    /// Every option and issuing error.
+    pub const ALL: [ConfigError; 3] = [
+        ConfigError::InvalidOption,
+        ConfigError::KeyReuse,
+        ConfigError::InvalidClaim,
+    ];
+}
+
+impl UpdateError {
+    /// Every update error.
+    pub const ALL: [UpdateError; 9] = [
+        UpdateError::Malformed,
+        UpdateError::UnsupportedVersion,
+        UpdateError::UnknownKey,
+        UpdateError::BadSignature,
+        UpdateError::NoRevocationKeys,
+        UpdateError::Stale,
+        UpdateError::Gap,
+        UpdateError::FromFuture,
+        UpdateError::Unavailable,
+    ];
+}
+
+impl LogError {
+    /// Every log error.
+    pub const ALL: [LogError; 6] = [
+        LogError::InvalidAccount,
+        LogError::UnknownDevice,
+        LogError::SlotsExhausted,
+        LogError::EpochExhausted,
+        LogError::SinceAhead,
+        LogError::SeqExhausted,
+    ];
 }
 
 impl Error {
@@ -237,14 +296,32 @@ impl Error {
                 UpdateError::Stale => "update_stale",
                 UpdateError::Gap => "update_gap",
                 UpdateError::FromFuture => "update_from_future",
+                UpdateError::Unavailable => "update_unavailable",
             },
             Error::Log(l, _) => match l {
                 LogError::InvalidAccount => "invalid_account",
                 LogError::UnknownDevice => "unknown_device",
                 LogError::SlotsExhausted => "slots_exhausted",
                 LogError::EpochExhausted => "epoch_exhausted",
+                LogError::SinceAhead => "since_ahead",
+                LogError::SeqExhausted => "seq_exhausted",
             },
         }
+    }
+
+    /// Every code [`Error::code`] can return, for bindings and vocabulary checks.
+    pub fn all_codes() -> Vec<&'static str> {
+        let none = || Cow::Borrowed("");
+        let key = KeyError::ALL.map(|k| Error::Key(k, none()));
+        let config = ConfigError::ALL.map(|c| Error::Config(c, none()));
+        let update = UpdateError::ALL.map(|u| Error::Update(u, none()));
+        let log = LogError::ALL.map(|l| Error::Log(l, none()));
+        key.iter()
+            .chain(&config)
+            .chain(&update)
+            .chain(&log)
+            .map(Error::code)
+            .collect()
     }
 
     /// The human-readable message: what was wrong and what to do.
@@ -275,3 +352,100 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A variant added to a sub-enum fails to compile here until it gets a place; the place
+    // must then be its position in that enum's `ALL`, so no list can silently miss a code.
+    fn key_at(k: KeyError) -> usize {
+        use KeyError::*;
+        match k {
+            InvalidJwk => 0,
+            UnsupportedKeyType => 1,
+            MissingKid => 2,
+            InvalidKid => 3,
+            InvalidKeyEncoding => 4,
+            WeakKey => 5,
+            KeyMismatch => 6,
+            DuplicateKid => 7,
+            NoUsableKey => 8,
+            MissingPrivateKey => 9,
+        }
+    }
+    fn config_at(c: ConfigError) -> usize {
+        use ConfigError::*;
+        match c {
+            InvalidOption => 0,
+            KeyReuse => 1,
+            InvalidClaim => 2,
+        }
+    }
+    fn update_at(u: UpdateError) -> usize {
+        use UpdateError::*;
+        match u {
+            Malformed => 0,
+            UnsupportedVersion => 1,
+            UnknownKey => 2,
+            BadSignature => 3,
+            NoRevocationKeys => 4,
+            Stale => 5,
+            Gap => 6,
+            FromFuture => 7,
+            Unavailable => 8,
+        }
+    }
+    fn log_at(l: LogError) -> usize {
+        use LogError::*;
+        match l {
+            InvalidAccount => 0,
+            UnknownDevice => 1,
+            SlotsExhausted => 2,
+            EpochExhausted => 3,
+            SinceAhead => 4,
+            SeqExhausted => 5,
+        }
+    }
+    #[test]
+    fn every_list_holds_every_variant_once() {
+        for (i, k) in KeyError::ALL.into_iter().enumerate() {
+            assert_eq!(key_at(k), i, "{k:?}");
+        }
+        for (i, c) in ConfigError::ALL.into_iter().enumerate() {
+            assert_eq!(config_at(c), i, "{c:?}");
+        }
+        for (i, u) in UpdateError::ALL.into_iter().enumerate() {
+            assert_eq!(update_at(u), i, "{u:?}");
+        }
+        for (i, l) in LogError::ALL.into_iter().enumerate() {
+            assert_eq!(log_at(l), i, "{l:?}");
+        }
+        // Reason: 16 arms in an exhaustive match, and 16 distinct entries in ALL.
+        let arms = |r: Reason| match r {
+            Reason::Malformed
+            | Reason::TooLarge
+            | Reason::UnsupportedAlgorithm
+            | Reason::ForbiddenHeader
+            | Reason::UnknownKey
+            | Reason::BadSignature
+            | Reason::WrongType
+            | Reason::MissingClaim
+            | Reason::Expired
+            | Reason::NotYetValid
+            | Reason::IssuedInFuture
+            | Reason::WrongIssuer
+            | Reason::WrongAudience
+            | Reason::RevokedAll
+            | Reason::RevokedDevice
+            | Reason::StateStale => 16,
+        };
+        let distinct: std::collections::BTreeSet<_> =
+            Reason::ALL.iter().map(|r| r.code()).collect();
+        assert_eq!(distinct.len(), arms(Reason::Malformed));
+        let codes = Error::all_codes();
+        let unique: std::collections::BTreeSet<_> = codes.iter().collect();
+        assert_eq!(unique.len(), codes.len(), "a code is used twice");
+        assert_eq!(codes.len(), 10 + 3 + 9 + 6);
+    }
+}

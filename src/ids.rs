@@ -4,7 +4,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-/// Longest account or session id, in bytes (CONTRACTS.md section 1).
+/// Longest account or session id, in bytes (docs/CONTRACT.md section 1).
 pub const MAX_ID_BYTES: usize = 128;
 
 macro_rules! string_id {

@@ -1,38 +1,36 @@
 #![doc = include_str!("../README.md")]
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
+// Lints are set once for the workspace, in the root Cargo.toml.
 
-pub mod b64;
+mod b64;
 mod cache;
-pub mod epochs;
-pub mod error;
+mod epochs;
+mod error;
+mod follower;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod ids;
-pub mod issuer;
-pub mod json;
-pub mod keys;
-pub mod log;
-pub mod token;
-pub mod update;
-pub mod validator;
-pub mod view;
+mod hash;
+mod ids;
+mod issuer;
+mod json;
+mod keys;
+mod log;
+mod session;
+mod token;
+mod update;
+mod validator;
+mod view;
 
-pub use epochs::{AccountState, OriginAccount, SlotSet};
+pub use epochs::{AccountState, OriginAccount, SlotSet, SLOTS_PER_EPOCH};
 pub use error::{ConfigError, Error, KeyError, LogError, Reason, Refusal, UpdateError};
-pub use ids::{AccountId, AccountKey, DeviceSlot, Epoch, KeyId, SessionId};
-pub use issuer::{Issuer, MintRequest};
-pub use keys::{KeySet, PrivateKey, PublicKey};
-pub use log::RevocationLog;
-pub use update::{UnverifiedUpdate, Update, UpdateKind};
-pub use validator::{Options, Session, Validator, Verdict};
+pub use follower::{Answer, Follower, FollowerOptions, FollowerStats, Next, Plan};
+pub use ids::{AccountId, AccountKey, DeviceSlot, Epoch, KeyId, SessionId, MAX_ID_BYTES};
+pub use issuer::{Issuer, MintRequest, DEFAULT_TTL};
+pub use keys::{verify_raw, KeySet, PrivateKey, PublicKey};
+pub use log::{MemoryStore, RevocationLog, RevocationStore};
+pub use session::Session;
+pub use token::{UnverifiedToken, DEFAULT_TYPE, FORBIDDEN_HEADERS};
+pub use update::{
+    Record, UnverifiedUpdate, Update, UpdateKind, MAX_UPDATE_BYTES, UPDATE_DOMAIN, UPDATE_VERSION,
+};
+pub use validator::{Options, Validator, Verdict, MAX_CACHE_SIZE, MAX_CLOCK_TOLERANCE};
 pub use view::RevocationView;

@@ -1,148 +1,246 @@
-//! The origin side of revocation in memory: accounts, slot allocation, sequence numbers and
-//! signed updates. The Durable Object origin keeps the same model in SQLite; this one serves
-//! Node backends and tests.
+//! The origin side of revocation: accounts, device slots, sequence numbers and signed updates.
+//!
+//! The rules live here once, whatever keeps the state: which change is visible to viewers and
+//! takes the next sequence number, snapshot or delta, a `since` ahead of the log, and the order
+//! and merging of records. A [`RevocationStore`] only stores and loads — the Durable Object
+//! origin keeps rows in SQLite, [`MemoryStore`] keeps a map for Node backends and tests — so an
+//! origin on any storage publishes the same updates.
 
-use std::collections::HashMap;
+mod memory;
 
-use crate::epochs::{AccountState, OriginAccount};
-use crate::error::{Error, LogError, UpdateError};
-use crate::ids::{AccountId, AccountKey, DeviceSlot, Epoch};
-use crate::keys::PrivateKey;
-use crate::update::{Record, Update, UpdateKind};
+pub use memory::MemoryStore;
 
-#[derive(Debug, Default)]
-struct Entry {
-    account: OriginAccount,
-    /// The sequence of the last change viewers must learn (0 when there was none).
-    changed_seq: u64,
+use crate::{
+    AccountId, AccountKey, AccountState, DeviceSlot, Epoch, Error, LogError, OriginAccount,
+    PrivateKey, Record, Update, UpdateError, UpdateKind,
+};
+
+/// Where an origin keeps revocation state. Implementations only store and load; every rule
+/// (sequence numbers, which change is visible, snapshot or delta, since-ahead, collision merge)
+/// is the log's.
+///
+/// The log reads and then writes within one call and expects no other writer in between: a
+/// store shared by concurrent callers must serialize them (a Durable Object does, between two
+/// `await`s).
+pub trait RevocationStore {
+    /// The store's own failure (I/O); core refusals convert into it.
+    type Error: From<Error>;
+
+    /// The sequence of the newest visible change (0 when none).
+    fn seq(&self) -> Result<u64, Self::Error>;
+
+    /// The account's origin-side state, `None` when never saved.
+    fn load(&self, account: &AccountId) -> Result<Option<OriginAccount>, Self::Error>;
+
+    /// Saves the account's state. `changed` is `Some(seq)` when the change is visible to viewers:
+    /// the store then records `seq` as the account's `changed_seq` and as the log's sequence.
+    /// `None` (e.g. a slot handed out) keeps the account's `changed_seq` (0 for a new account)
+    /// and the sequence.
+    fn save(
+        &mut self,
+        account: &AccountId,
+        state: &OriginAccount,
+        changed: Option<u64>,
+    ) -> Result<(), Self::Error>;
+
+    /// Every saved account whose `changed_seq` is greater than `since`, in any order.
+    fn changed_since(&self, since: u64) -> Result<Vec<(AccountId, AccountState)>, Self::Error>;
 }
 
 /// Accounts and their revocation state, with a sequence number that grows by one with every
-/// change viewers must learn.
+/// change viewers must learn, and the signed updates that carry those changes.
 #[derive(Debug)]
-pub struct RevocationLog {
+pub struct RevocationLog<S = MemoryStore> {
+    store: S,
     key: PrivateKey,
-    accounts: HashMap<AccountId, Entry>,
-    seq: u64,
 }
 
-fn account_id(account: &str) -> Result<AccountId, Error> {
-    AccountId::new(account).ok_or_else(|| Error::log(LogError::InvalidAccount, AccountId::RULE))
-}
-
-impl RevocationLog {
-    /// An empty log at sequence 0 whose updates are signed with `key`.
+impl RevocationLog<MemoryStore> {
+    /// An empty log in memory at sequence 0 whose updates are signed with `key`.
     pub fn new(key: PrivateKey) -> Self {
-        RevocationLog {
-            key,
-            accounts: HashMap::new(),
-            seq: 0,
-        }
+        Self::with_store(MemoryStore::new(), key)
+    }
+}
+
+impl<S: RevocationStore> RevocationLog<S> {
+    /// A log over `store` whose updates are signed with `key`.
+    pub fn with_store(store: S, key: PrivateKey) -> Self {
+        RevocationLog { store, key }
     }
 
-    /// The sequence of the newest change.
-    pub fn seq(&self) -> u64 {
-        self.seq
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
-    /// Hands out the next device slot in the account's current epoch.
-    pub fn allocate_device(&mut self, account: &str) -> Result<DeviceSlot, Error> {
-        let id = account_id(account)?;
-        self.accounts
-            .entry(id)
-            .or_default()
-            .account
-            .allocate_device()
+    /// The sequence of the newest visible change (0 when none).
+    pub fn seq(&self) -> Result<u64, S::Error> {
+        self.store.seq()
     }
 
-    /// The account's current epoch (0 for an account the log has never seen).
-    pub fn epoch_of(&self, account: &str) -> Result<Epoch, Error> {
-        let id = account_id(account)?;
-        Ok(self
-            .accounts
-            .get(&id)
-            .map(|e| e.account.state.epoch)
-            .unwrap_or_default())
+    /// The account's origin-side state (the default for an account never seen).
+    pub fn state_of(&self, account: &AccountId) -> Result<OriginAccount, S::Error> {
+        Ok(self.store.load(account)?.unwrap_or_default())
     }
 
-    /// The account's state as viewers must learn it.
-    pub fn state_of(&self, account: &str) -> Result<AccountState, Error> {
-        let id = account_id(account)?;
-        Ok(self
-            .accounts
-            .get(&id)
-            .map(|e| e.account.state.clone())
-            .unwrap_or_default())
+    /// The account's current epoch (0 for an account never seen), to put in a new token.
+    pub fn epoch_of(&self, account: &AccountId) -> Result<Epoch, S::Error> {
+        Ok(self.state_of(account)?.state.epoch)
     }
 
-    /// Signs out every device of the account; returns the new epoch.
-    pub fn revoke_all(&mut self, account: &str) -> Result<Epoch, Error> {
-        let id = account_id(account)?;
-        let entry = self.accounts.entry(id).or_default();
-        let epoch = entry.account.revoke_all()?;
-        self.seq += 1;
-        entry.changed_seq = self.seq;
+    /// Hands out the next device slot of the account's current epoch. Viewers need not learn of
+    /// it, so the sequence stays.
+    pub fn allocate_device(&mut self, account: &AccountId) -> Result<DeviceSlot, S::Error> {
+        let mut state = self.state_of(account)?;
+        let slot = state.allocate_device()?;
+        self.store.save(account, &state, None)?;
+        Ok(slot)
+    }
+
+    /// Signs out every device of the account (also what a password change does); returns the
+    /// new epoch.
+    pub fn revoke_all(&mut self, account: &AccountId) -> Result<Epoch, S::Error> {
+        let mut state = self.state_of(account)?;
+        let epoch = state.revoke_all()?;
+        self.save_visible(account, &state)?;
         Ok(epoch)
     }
 
-    /// Signs out one device of the account's current epoch. Repeating it changes nothing.
-    pub fn revoke_device(&mut self, account: &str, device: DeviceSlot) -> Result<(), Error> {
-        let id = account_id(account)?;
-        let Some(entry) = self.accounts.get_mut(&id) else {
-            return Err(Error::log(
-                LogError::UnknownDevice,
-                format!("account {account:?} has no device slot {}", device.0),
-            ));
-        };
-        if entry.account.revoke_device(device)? {
-            self.seq += 1;
-            entry.changed_seq = self.seq;
+    /// Signs out one device slot of the account's current epoch. Returns whether anything
+    /// changed: false when it was already signed out, so repeating it is harmless. Errors:
+    /// `unknown_device` for a slot never handed out in the current epoch.
+    pub fn revoke_device(
+        &mut self,
+        account: &AccountId,
+        device: DeviceSlot,
+    ) -> Result<bool, S::Error> {
+        let mut state = self.state_of(account)?;
+        self.revoke_in(account, &mut state, device)
+    }
+
+    /// Signs out the device a token issued in `epoch` names. Returns false, changing nothing,
+    /// when the account has moved to a newer epoch since: that slot was signed out by the move
+    /// and now names another device, or none. Otherwise as [`Self::revoke_device`].
+    pub fn revoke_device_of_epoch(
+        &mut self,
+        account: &AccountId,
+        epoch: Epoch,
+        device: DeviceSlot,
+    ) -> Result<bool, S::Error> {
+        let mut state = self.state_of(account)?;
+        if state.state.epoch != epoch {
+            return Ok(false);
         }
-        Ok(())
+        self.revoke_in(account, &mut state, device)
     }
 
-    /// A signed snapshot of every account with a non-default state.
-    pub fn snapshot(&self, now: i64) -> Result<Vec<u8>, Error> {
-        self.update(UpdateKind::Snapshot, 0, now)
+    fn revoke_in(
+        &mut self,
+        account: &AccountId,
+        state: &mut OriginAccount,
+        device: DeviceSlot,
+    ) -> Result<bool, S::Error> {
+        if !state.revoke_device(device)? {
+            return Ok(false);
+        }
+        self.save_visible(account, state)?;
+        Ok(true)
     }
 
-    /// A signed delta with every account changed after `since`. `since` may not be ahead of the log.
-    pub fn delta_since(&self, since: u64, now: i64) -> Result<Vec<u8>, Error> {
-        if since > self.seq {
+    /// Saves a change viewers must learn under the next sequence number.
+    fn save_visible(
+        &mut self,
+        account: &AccountId,
+        state: &OriginAccount,
+    ) -> Result<u64, S::Error> {
+        let seq = self.store.seq()?.checked_add(1).ok_or_else(|| {
+            Error::log(
+                LogError::SeqExhausted,
+                "the revocation sequence is at its maximum (18446744073709551615)",
+            )
+        })?;
+        self.store.save(account, state, Some(seq))?;
+        Ok(seq)
+    }
+
+    /// The signed update a viewer at `since` needs, created at `now`: a snapshot when `since` is
+    /// 0 (a viewer that has applied nothing), else a delta of the accounts changed after `since`.
+    /// A `since` ahead of the log is `since_ahead`: the viewer followed another origin, or this
+    /// one lost state, and needs a snapshot.
+    pub fn update_since(&self, since: u64, now: i64) -> Result<Vec<u8>, S::Error> {
+        let seq = self.store.seq()?;
+        if since > seq {
+            return Err(Error::log(
+                LogError::SinceAhead,
+                format!("since is {since} but the log is at {seq}; fetch a snapshot (since=0)"),
+            )
+            .into());
+        }
+        let kind = if since == 0 {
+            UpdateKind::Snapshot
+        } else {
+            UpdateKind::Delta
+        };
+        self.signed(kind, since, seq, now)
+    }
+
+    /// A signed snapshot of every account with a non-default state, created at `now`.
+    pub fn snapshot(&self, now: i64) -> Result<Vec<u8>, S::Error> {
+        let seq = self.store.seq()?;
+        self.signed(UpdateKind::Snapshot, 0, seq, now)
+    }
+
+    /// A signed delta of every account changed after `since`, even from 0, created at `now`.
+    /// A `since` ahead of the log is `update_gap`: no delta from there exists.
+    pub fn delta_since(&self, since: u64, now: i64) -> Result<Vec<u8>, S::Error> {
+        let seq = self.store.seq()?;
+        if since > seq {
             return Err(Error::update(
                 UpdateError::Gap,
-                format!("since is {since} but the log is at {}; the viewer is ahead and needs a snapshot", self.seq),
-            ));
+                format!("since is {since} but the log is at {seq}; the viewer is ahead and needs a snapshot"),
+            )
+            .into());
         }
-        self.update(UpdateKind::Delta, since, now)
+        self.signed(UpdateKind::Delta, since, seq, now)
     }
 
-    fn update(&self, kind: UpdateKind, since: u64, now: i64) -> Result<Vec<u8>, Error> {
-        let mut records: Vec<Record> = self
-            .accounts
-            .iter()
-            .filter(|(_, e)| e.changed_seq > since && !e.account.state.is_default())
-            .map(|(id, e)| Record {
-                account: AccountKey::of(id.as_str()),
-                state: e.account.state.clone(),
-            })
-            .collect();
-        records.sort_unstable_by_key(|r| r.account);
-        // Two ids sharing a 64-bit key (never seen in practice) travel as one merged, stricter state.
-        records.dedup_by(|later, kept| {
-            let same = later.account == kept.account;
-            if same {
-                kept.state.merge(&later.state);
-            }
-            same
-        });
-        Update {
+    fn signed(
+        &self,
+        kind: UpdateKind,
+        since: u64,
+        seq: u64,
+        now: i64,
+    ) -> Result<Vec<u8>, S::Error> {
+        let records = records(self.store.changed_since(since)?);
+        Ok(Update {
             kind,
             from_seq: since,
-            seq: self.seq,
+            seq,
             created_at: now,
             records,
         }
-        .sign(&self.key)
+        .sign(&self.key)?)
     }
+}
+
+/// The records of an update: default states left out (a viewer's default), sorted by account
+/// key, and two ids sharing a 64-bit key (never seen in practice) merged into one stricter state.
+fn records(changed: Vec<(AccountId, AccountState)>) -> Vec<Record> {
+    let mut records: Vec<Record> = changed
+        .into_iter()
+        .filter(|(_, state)| !state.is_default())
+        .map(|(id, state)| Record {
+            account: AccountKey::of(id.as_str()),
+            state,
+        })
+        .collect();
+    records.sort_unstable_by_key(|r| r.account);
+    records.dedup_by(|later, kept| {
+        let same = later.account == kept.account;
+        if same {
+            kept.state.merge(&later.state);
+        }
+        same
+    });
+    records
 }

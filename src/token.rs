@@ -1,16 +1,18 @@
-//! The session token: a compact JWS (RFC 7515) signed with Ed25519 (RFC 8037), CONTRACTS.md
-//! section 1. Parsing is split in the order the validator needs it: the structure and header
-//! first ([`UnverifiedToken::parse`]), the claims only after the signature has been checked
-//! ([`Claims::parse`]).
+//! The session token: a compact JWS (RFC 7515) signed with Ed25519 (RFC 8037),
+//! docs/CONTRACT.md section 1. Two types keep the order the validator needs:
+//! [`UnverifiedToken::parse`] checks the structure and header and yields a token whose claims
+//! cannot be read; [`UnverifiedToken::verify`] checks the key and signature and only then parses
+//! the claims into a [`Session`].
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::b64;
 use crate::error::{Reason, Refusal};
-use crate::ids::{AccountId, DeviceSlot, Epoch, SessionId};
+use crate::ids::{AccountId, DeviceSlot, Epoch, KeyId, SessionId};
 use crate::json;
-use crate::keys::PrivateKey;
+use crate::keys::{KeySet, PrivateKey};
+use crate::session::Session;
 
 /// Header members that are refused: each would change how the token is processed or let the
 /// token choose its own key.
@@ -19,17 +21,18 @@ pub const FORBIDDEN_HEADERS: [&str; 7] = ["crit", "b64", "jwk", "jku", "x5u", "x
 /// The `typ` tokens carry unless configured otherwise.
 pub const DEFAULT_TYPE: &str = "session+jwt";
 
-/// A token whose structure and header are valid but whose signature is not checked yet.
+/// A token whose structure and header are valid but whose signature is not checked yet. Its
+/// claims are out of reach until [`verify`](UnverifiedToken::verify) succeeds.
 #[derive(Debug)]
 pub struct UnverifiedToken<'a> {
     /// The `kid` of the key that must have signed it.
-    pub kid: String,
+    kid: String,
     /// The bytes the signature covers: `base64url(header) "." base64url(payload)`.
-    pub signing_input: &'a [u8],
+    signing_input: &'a [u8],
     /// The decoded payload, parsed only after verification.
-    pub payload: Vec<u8>,
+    payload: Vec<u8>,
     /// The 64-byte Ed25519 signature.
-    pub signature: [u8; 64],
+    signature: [u8; 64],
 }
 
 fn refuse<T>(
@@ -114,9 +117,7 @@ impl<'a> UnverifiedToken<'a> {
             }
         }
         let kid = match header.get("kid") {
-            Some(Value::String(kid))
-                if !kid.is_empty() && kid.len() <= crate::ids::KeyId::MAX_BYTES =>
-            {
+            Some(Value::String(kid)) if !kid.is_empty() && kid.len() <= KeyId::MAX_BYTES => {
                 kid.clone()
             }
             Some(Value::String(_)) => {
@@ -136,124 +137,118 @@ impl<'a> UnverifiedToken<'a> {
             signature,
         })
     }
-}
 
-/// The claims of a verified token, checked for presence, type and range (not yet for time,
-/// issuer, audience or revocation).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Claims {
-    /// `iss`.
-    pub issuer: String,
-    /// `aud`, as a list.
-    pub audience: Vec<String>,
-    /// `sub`.
-    pub account: AccountId,
-    /// `sid`.
-    pub session: SessionId,
-    /// `dev`.
-    pub device: DeviceSlot,
-    /// `epo`.
-    pub epoch: Epoch,
-    /// `iat`.
-    pub issued_at: i64,
-    /// `exp`.
-    pub expires_at: i64,
-    /// `nbf`, when present.
-    pub not_before: Option<i64>,
-    /// Every member of the payload, for applications that read their own claims.
-    pub all: Map<String, Value>,
-}
+    /// The `kid` of the key that must have signed the token.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
 
-impl Claims {
-    /// Parses and checks the payload of a verified token.
-    pub fn parse(payload: &[u8]) -> Result<Self, Refusal> {
-        let text = std::str::from_utf8(payload)
-            .map_err(|_| Refusal::new(Reason::Malformed, "the payload is not UTF-8"))?;
-        let all = json::parse_object(text)
-            .map_err(|e| Refusal::new(Reason::Malformed, format!("payload: {e}")))?;
-        for name in ["iss", "aud", "sub", "sid", "dev", "epo", "iat", "exp"] {
-            if !all.contains_key(name) {
-                return refuse(
-                    Reason::MissingClaim,
-                    format!("the required claim {name:?} is missing"),
-                );
-            }
+    /// Finds the key by `kid` (`unknown_key`), checks the signature (`bad_signature`) and only
+    /// then parses the claims (`missing_claim`, `malformed`). Issuer, audience, time and
+    /// revocation are the validator's to check.
+    pub fn verify(self, keys: &KeySet) -> Result<Session, Refusal> {
+        let key = keys.get(&self.kid).ok_or_else(|| {
+            Refusal::new(
+                Reason::UnknownKey,
+                format!("no configured key has the kid {:?}", self.kid),
+            )
+        })?;
+        if !key.verify(self.signing_input, &self.signature) {
+            return refuse(Reason::BadSignature, "the signature does not verify");
         }
-        let string = |name: &'static str| match all.get(name) {
-            Some(Value::String(s)) => Ok(s.as_str()),
-            _ => refuse(
+        parse_claims(&self.payload)
+    }
+}
+
+/// Parses and checks the payload of a token whose signature verified: presence, type and range
+/// of every claim (not yet issuer, audience, time or revocation).
+fn parse_claims(payload: &[u8]) -> Result<Session, Refusal> {
+    let text = std::str::from_utf8(payload)
+        .map_err(|_| Refusal::new(Reason::Malformed, "the payload is not UTF-8"))?;
+    let all = json::parse_object(text)
+        .map_err(|e| Refusal::new(Reason::Malformed, format!("payload: {e}")))?;
+    for name in ["iss", "aud", "sub", "sid", "dev", "epo", "iat", "exp"] {
+        if !all.contains_key(name) {
+            return refuse(
+                Reason::MissingClaim,
+                format!("the required claim {name:?} is missing"),
+            );
+        }
+    }
+    let string = |name: &'static str| match all.get(name) {
+        Some(Value::String(s)) => Ok(s.as_str()),
+        _ => refuse(
+            Reason::Malformed,
+            format!("the claim {name:?} must be a string"),
+        ),
+    };
+    let integer = |name: &'static str| match all.get(name) {
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+            Refusal::new(
                 Reason::Malformed,
-                format!("the claim {name:?} must be a string"),
-            ),
-        };
-        let integer = |name: &'static str| match all.get(name) {
-            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+                format!("the claim {name:?} must be an integer number of seconds"),
+            )
+        }),
+        _ => refuse(
+            Reason::Malformed,
+            format!("the claim {name:?} must be an integer"),
+        ),
+    };
+    let ranged = |name: &'static str, max: u64| match all.get(name).and_then(Value::as_u64) {
+        Some(n) if n <= max => Ok(n),
+        _ => refuse(
+            Reason::Malformed,
+            format!("the claim {name:?} must be an integer from 0 to {max}"),
+        ),
+    };
+    let audience = match all.get("aud") {
+        Some(Value::String(a)) => vec![a.clone()],
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
                 Refusal::new(
                     Reason::Malformed,
-                    format!("the claim {name:?} must be an integer number of seconds"),
+                    "every member of \"aud\" must be a string",
                 )
-            }),
-            _ => refuse(
+            })?,
+        _ => {
+            return refuse(
                 Reason::Malformed,
-                format!("the claim {name:?} must be an integer"),
-            ),
-        };
-        let ranged = |name: &'static str, max: u64| match all.get(name).and_then(Value::as_u64) {
-            Some(n) if n <= max => Ok(n),
-            _ => refuse(
-                Reason::Malformed,
-                format!("the claim {name:?} must be an integer from 0 to {max}"),
-            ),
-        };
-        let audience = match all.get("aud") {
-            Some(Value::String(a)) => vec![a.clone()],
-            Some(Value::Array(items)) if !items.is_empty() => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    Refusal::new(
-                        Reason::Malformed,
-                        "every member of \"aud\" must be a string",
-                    )
-                })?,
-            _ => {
-                return refuse(
-                    Reason::Malformed,
-                    "the claim \"aud\" must be a string or a non-empty array of strings",
-                )
-            }
-        };
-        let account = AccountId::new(string("sub")?)
-            .ok_or_else(|| Refusal::new(Reason::Malformed, format!("sub: {}", AccountId::RULE)))?;
-        let session = SessionId::new(string("sid")?)
-            .ok_or_else(|| Refusal::new(Reason::Malformed, format!("sid: {}", SessionId::RULE)))?;
-        let not_before = if all.contains_key("nbf") {
-            Some(integer("nbf")?)
-        } else {
-            None
-        };
-        if all.contains_key("jti") {
-            string("jti")?;
+                "the claim \"aud\" must be a string or a non-empty array of strings",
+            )
         }
-        Ok(Claims {
-            issuer: string("iss")?.to_owned(),
-            audience,
-            account,
-            session,
-            device: DeviceSlot(ranged("dev", u64::from(u16::MAX))? as u16),
-            epoch: Epoch(ranged("epo", u64::from(u32::MAX))? as u32),
-            issued_at: integer("iat")?,
-            expires_at: integer("exp")?,
-            not_before,
-            all,
-        })
+    };
+    let account = AccountId::new(string("sub")?)
+        .ok_or_else(|| Refusal::new(Reason::Malformed, format!("sub: {}", AccountId::RULE)))?;
+    let session = SessionId::new(string("sid")?)
+        .ok_or_else(|| Refusal::new(Reason::Malformed, format!("sid: {}", SessionId::RULE)))?;
+    let not_before = if all.contains_key("nbf") {
+        Some(integer("nbf")?)
+    } else {
+        None
+    };
+    if all.contains_key("jti") {
+        string("jti")?;
     }
+    Ok(Session {
+        issuer: string("iss")?.to_owned(),
+        audience,
+        account,
+        session,
+        device: DeviceSlot(ranged("dev", u64::from(u16::MAX))? as u16),
+        epoch: Epoch(ranged("epo", u64::from(u32::MAX))? as u32),
+        issued_at: integer("iat")?,
+        expires_at: integer("exp")?,
+        not_before,
+        claims: all,
+    })
 }
 
 /// What an issuer signs. Field order is the serialization order.
 #[derive(Clone, Debug, Serialize)]
-pub struct NewClaims<'a> {
+pub(crate) struct NewClaims<'a> {
     /// `iss`.
     pub iss: &'a str,
     /// `aud`.
@@ -283,7 +278,7 @@ struct NewHeader<'a> {
 }
 
 /// Signs `claims` into a compact JWS with header `{"alg":"EdDSA","kid":...,"typ":...}`.
-pub fn encode(key: &PrivateKey, typ: &str, claims: &NewClaims<'_>) -> String {
+pub(crate) fn encode(key: &PrivateKey, typ: &str, claims: &NewClaims<'_>) -> String {
     let header = NewHeader {
         alg: "EdDSA",
         kid: key.kid().as_str(),

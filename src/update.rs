@@ -1,4 +1,5 @@
-//! Revocation updates: signed, sequence-numbered snapshots and deltas (CONTRACTS.md section 2).
+//! Revocation updates: signed, sequence-numbered snapshots and deltas (docs/CONTRACT.md
+//! section 2).
 //!
 //! Wire format, all integers little-endian, every field fixed-size so a reader never guesses:
 //!
@@ -11,13 +12,13 @@
 //! u64  created_at (Unix seconds, the origin's clock)
 //! u32  record count n, then n records in strictly increasing account-key order:
 //!        u64 account key, u32 epoch, u32 slot count m (<= 65536), m x u16 slots strictly increasing
-//! [64] Ed25519 signature over DOMAIN || every byte above
+//! [64] Ed25519 signature over UPDATE_DOMAIN || every byte above
 //! ```
 //!
 //! A record is the account's whole state, not a difference, so records can be merged in any order.
-//! The signature covers [`DOMAIN`] first: a token signs base64url text, which can never start with
-//! that prefix, so neither can pass for the other even under a shared key (which the validator
-//! refuses anyway).
+//! The signature covers [`UPDATE_DOMAIN`] first: a token signs base64url text, which can never
+//! start with that prefix, so neither can pass for the other even under a shared key (which the
+//! validator refuses anyway).
 
 use crate::epochs::{AccountState, SlotSet};
 use crate::error::{Error, UpdateError};
@@ -25,9 +26,9 @@ use crate::ids::{AccountKey, Epoch, KeyId};
 use crate::keys::{KeySet, PrivateKey};
 
 /// The format version this build writes and reads.
-pub const VERSION: u8 = 1;
+pub const UPDATE_VERSION: u8 = 1;
 /// The signature's domain-separation prefix.
-pub const DOMAIN: &[u8] = b"epochgate revocation update v1\0";
+pub const UPDATE_DOMAIN: &[u8] = b"epochgate revocation update v1\0";
 /// Largest accepted update, checked before anything is parsed (room for ~8 million accounts).
 pub const MAX_UPDATE_BYTES: usize = 128 << 20;
 
@@ -84,10 +85,10 @@ impl Update {
         let kid = key.kid().as_str().as_bytes();
         let slots: usize = self.records.iter().map(|r| r.state.revoked.len()).sum();
         let mut out = Vec::with_capacity(
-            DOMAIN.len() + 32 + kid.len() + 16 * self.records.len() + 2 * slots + 64,
+            UPDATE_DOMAIN.len() + 32 + kid.len() + 16 * self.records.len() + 2 * slots + 64,
         );
-        out.extend_from_slice(DOMAIN);
-        out.push(VERSION);
+        out.extend_from_slice(UPDATE_DOMAIN);
+        out.push(UPDATE_VERSION);
         out.push(match self.kind {
             UpdateKind::Snapshot => 1,
             UpdateKind::Delta => 2,
@@ -115,7 +116,7 @@ impl Update {
         }
         let signature = key.sign(&out);
         out.extend_from_slice(&signature);
-        out.drain(..DOMAIN.len());
+        out.drain(..UPDATE_DOMAIN.len());
         if out.len() > MAX_UPDATE_BYTES {
             return Err(Error::update(
                 UpdateError::Malformed,
@@ -167,10 +168,10 @@ impl<'a> UnverifiedUpdate<'a> {
         };
         let mut r = Reader(signed);
         let version = r.u8()?;
-        if version != VERSION {
+        if version != UPDATE_VERSION {
             return Err(Error::update(
                 UpdateError::UnsupportedVersion,
-                format!("update format version {version} is not supported; this build reads version {VERSION}"),
+                format!("update format version {version} is not supported; this build reads version {UPDATE_VERSION}"),
             ));
         }
         let kind = match r.u8()? {
@@ -263,8 +264,8 @@ impl<'a> UnverifiedUpdate<'a> {
                 format!("no revocation key has the kid {:?}", self.kid),
             )
         })?;
-        let mut message = Vec::with_capacity(DOMAIN.len() + self.signed.len());
-        message.extend_from_slice(DOMAIN);
+        let mut message = Vec::with_capacity(UPDATE_DOMAIN.len() + self.signed.len());
+        message.extend_from_slice(UPDATE_DOMAIN);
         message.extend_from_slice(self.signed);
         if !key.verify(&message, &self.signature) {
             return Err(Error::update(

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
-
-use crate::cache::{KeyedState, TokenCache};
+use crate::cache::TokenCache;
 use crate::error::{ConfigError, Error, Reason, Refusal, UpdateError};
-use crate::ids::{AccountId, AccountKey, DeviceSlot, Epoch, SessionId};
+use crate::hash::KeyedState;
+use crate::ids::AccountKey;
 use crate::keys::KeySet;
-use crate::token::{Claims, UnverifiedToken, DEFAULT_TYPE};
+use crate::session::Session;
+use crate::token::{UnverifiedToken, DEFAULT_TYPE};
 use crate::update::UnverifiedUpdate;
 use crate::view::RevocationView;
 
@@ -52,27 +52,6 @@ impl Default for Options {
             cache_size: 10_000,
         }
     }
-}
-
-/// The identity a valid token proves.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Session {
-    /// `sub`.
-    pub account: AccountId,
-    /// `sid`.
-    pub session: SessionId,
-    /// `dev`.
-    pub device: DeviceSlot,
-    /// `epo`.
-    pub epoch: Epoch,
-    /// `iat`.
-    pub issued_at: i64,
-    /// `exp`.
-    pub expires_at: i64,
-    /// `nbf`, when present.
-    pub not_before: Option<i64>,
-    /// Every claim of the token.
-    pub claims: Map<String, Value>,
 }
 
 /// The outcome of [`Validator::validate`].
@@ -254,44 +233,23 @@ impl Validator {
     /// Everything that does not depend on the time or the revocation view: cacheable.
     fn verify(&self, token: &str) -> Result<Session, Refusal> {
         let unverified = UnverifiedToken::parse(token, &self.options.token_type)?;
-        let key = self.keys.get(&unverified.kid).ok_or_else(|| {
-            Refusal::new(
-                Reason::UnknownKey,
-                format!("no configured key has the kid {:?}", unverified.kid),
-            )
-        })?;
-        if !key.verify(unverified.signing_input, &unverified.signature) {
-            return Err(Refusal::new(
-                Reason::BadSignature,
-                "the signature does not verify",
-            ));
-        }
-        let claims = Claims::parse(&unverified.payload)?;
-        if claims.issuer != self.options.issuer {
+        let session = unverified.verify(&self.keys)?;
+        if session.issuer != self.options.issuer {
             return Err(Refusal::new(
                 Reason::WrongIssuer,
                 format!(
                     "iss is {:?}, expected {:?}",
-                    claims.issuer, self.options.issuer
+                    session.issuer, self.options.issuer
                 ),
             ));
         }
-        if !claims.audience.contains(&self.options.audience) {
+        if !session.audience.contains(&self.options.audience) {
             return Err(Refusal::new(
                 Reason::WrongAudience,
                 format!("aud does not contain {:?}", self.options.audience),
             ));
         }
-        Ok(Session {
-            account: claims.account,
-            session: claims.session,
-            device: claims.device,
-            epoch: claims.epoch,
-            issued_at: claims.issued_at,
-            expires_at: claims.expires_at,
-            not_before: claims.not_before,
-            claims: claims.all,
-        })
+        Ok(session)
     }
 
     fn check_time(&self, s: &Session, now: i64) -> Result<(), Refusal> {

@@ -10,9 +10,9 @@
 
 use std::collections::HashMap;
 
-use crate::cache::KeyedState;
 use crate::epochs::{check_parts, AccountState, SlotSet};
 use crate::error::{Error, Reason, UpdateError};
+use crate::hash::KeyedState;
 use crate::ids::{AccountKey, DeviceSlot, Epoch};
 use crate::update::{Update, UpdateKind};
 

@@ -1,11 +1,22 @@
 //! The JWS/JWT negative suite: every rejection the token path makes, each pinned to its reason.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
 use common::*;
-use epochgate::{b64, KeySet, Options, PrivateKey, Reason, Validator};
+use epochgate::{KeySet, Options, PrivateKey, Reason, UnverifiedToken, Validator, DEFAULT_TYPE};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+
+/// An account id known to be well-formed.
+fn id(account: &str) -> epochgate::AccountId {
+    epochgate::AccountId::new(account).unwrap()
+}
 
 fn reason(token: &str) -> Option<Reason> {
     validator().validate(token, NOW).reason()
@@ -40,6 +51,39 @@ fn a_good_token_is_valid_with_its_identity() {
     assert_eq!((s.issued_at, s.expires_at), (NOW, NOW + 2_592_000));
     assert_eq!(s.claims["iss"], ISS);
     assert_eq!(reason(&sign_json(&header_json(), &claims_json())), None);
+}
+
+#[test]
+fn claims_are_read_only_through_the_signature_check() {
+    let token = mint("acct-9", "sess-9", 12, 4, NOW);
+    let parse = || UnverifiedToken::parse(&token, DEFAULT_TYPE).unwrap();
+    assert_eq!(parse().kid(), "tok-1");
+    let keys = |kid: &str, seed: u8| {
+        KeySet::new(vec![PrivateKey::from_seed(kid, &[seed; 32])
+            .unwrap()
+            .public()])
+        .unwrap()
+    };
+    let refusal = parse().verify(&keys("tok-2", 7)).unwrap_err();
+    assert_eq!(refusal.reason, Reason::UnknownKey);
+    let refusal = parse().verify(&keys("tok-1", 8)).unwrap_err();
+    assert_eq!(refusal.reason, Reason::BadSignature);
+    let s = parse().verify(&keys("tok-1", 7)).unwrap();
+    assert_eq!(
+        (s.issuer.as_str(), s.audience.as_slice()),
+        (ISS, &[AUD.to_owned()][..])
+    );
+    assert_eq!(
+        (s.account.as_str(), s.device.0, s.epoch.0),
+        ("acct-9", 12, 4)
+    );
+    // Issuer and audience are the validator's to check, not the token's.
+    let stranger =
+        UnverifiedToken::parse(&with_claims(|c| c["iss"] = json!("other")), DEFAULT_TYPE)
+            .unwrap()
+            .verify(&keys("tok-1", 7))
+            .unwrap();
+    assert_eq!(stranger.issuer, "other");
 }
 
 #[test]
@@ -656,7 +700,7 @@ fn cache_gives_the_same_verdicts_and_still_checks_revocation() {
         ..options()
     });
     let mut log = epochgate::RevocationLog::new(update_key());
-    let dev = log.allocate_device("acct").unwrap();
+    let dev = log.allocate_device(&id("acct")).unwrap();
     let token = mint("acct", "s", dev.0.into(), 0, NOW);
     for v in [&mut cached, &mut uncached] {
         assert_eq!(v.validate(&token, NOW).reason(), None);
@@ -665,7 +709,7 @@ fn cache_gives_the_same_verdicts_and_still_checks_revocation() {
     assert_eq!(cached.cached_tokens(), 1);
     assert_eq!(uncached.cached_tokens(), 0);
     assert_eq!((cached.cache_hits(), uncached.cache_hits()), (1, 0));
-    log.revoke_device("acct", dev).unwrap();
+    log.revoke_device(&id("acct"), dev).unwrap();
     for v in [&mut cached, &mut uncached] {
         v.apply_revocation(&log.delta_since(0, NOW).unwrap(), NOW)
             .unwrap();

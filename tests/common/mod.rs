@@ -2,7 +2,22 @@
 //! produce every malformed shape the validator must refuse.
 #![allow(dead_code)]
 
-use epochgate::{b64, Issuer, KeySet, MintRequest, Options, PrivateKey, Validator};
+use epochgate::{Issuer, KeySet, MintRequest, Options, PrivateKey, Validator};
+
+/// Unpadded base64url as tokens carry it, for building tokens by hand (the core keeps its own
+/// strict codec private).
+pub mod b64 {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    pub fn encode(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    pub fn decode(text: &str) -> Option<Vec<u8>> {
+        URL_SAFE_NO_PAD.decode(text).ok()
+    }
+}
 
 pub const ISS: &str = "https://id.example";
 pub const AUD: &str = "app";

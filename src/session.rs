@@ -1,0 +1,38 @@
+//! The verified claims of a session token: what a token proves once its signature has been
+//! checked. The only way to get one from a token is
+//! [`UnverifiedToken::verify`](crate::UnverifiedToken::verify), so holding a `Session` means the
+//! signature was good.
+
+use serde_json::{Map, Value};
+
+use crate::ids::{AccountId, DeviceSlot, Epoch, SessionId};
+
+/// The claims of a token whose signature verified, checked for presence, type and range.
+///
+/// From [`UnverifiedToken::verify`](crate::UnverifiedToken::verify) it is not yet checked for
+/// issuer, audience, time or revocation; a [`Verdict::Valid`](crate::Verdict::Valid) session
+/// passed all of them.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Session {
+    /// `iss`.
+    pub issuer: String,
+    /// `aud`, as a list.
+    pub audience: Vec<String>,
+    /// `sub`.
+    pub account: AccountId,
+    /// `sid`.
+    pub session: SessionId,
+    /// `dev`.
+    pub device: DeviceSlot,
+    /// `epo`.
+    pub epoch: Epoch,
+    /// `iat`.
+    pub issued_at: i64,
+    /// `exp`.
+    pub expires_at: i64,
+    /// `nbf`, when present.
+    pub not_before: Option<i64>,
+    /// Every claim of the token, for applications that read their own claims.
+    pub claims: Map<String, Value>,
+}
