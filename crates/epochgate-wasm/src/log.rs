@@ -1,6 +1,6 @@
 //! `RevocationLog`: the origin's revocation state in memory, for Node backends and tests.
 
-use epochgate::{DeviceSlot, PrivateKey};
+use epochgate::{AccountId, DeviceSlot, Error, LogError, PrivateKey};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{from_core, INVALID_OPTION};
@@ -39,7 +39,7 @@ impl RevocationLog {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "string")] account: JsValue,
     ) -> Result<u16, JsValue> {
-        let account = string_arg(&account, "account")?;
+        let account = account_arg(&account)?;
         self.inner
             .allocate_device(&account)
             .map(|slot| slot.0)
@@ -52,7 +52,7 @@ impl RevocationLog {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] account: JsValue,
     ) -> Result<u32, JsValue> {
-        let account = string_arg(&account, "account")?;
+        let account = account_arg(&account)?;
         self.inner
             .epoch_of(&account)
             .map(|epoch| epoch.0)
@@ -70,7 +70,7 @@ impl RevocationLog {
         let account = string_arg(&account, "account")?;
         now_arg(now)?;
         self.inner
-            .revoke_all(&account)
+            .revoke_all(&account_id(&account)?)
             .map(|epoch| epoch.0)
             .map_err(from_core)
     }
@@ -90,7 +90,10 @@ impl RevocationLog {
         now_arg(now)?;
         // whole_arg bounded it to 0..=65535.
         let slot = DeviceSlot(u16::try_from(device).unwrap_or(u16::MAX));
-        self.inner.revoke_device(&account, slot).map_err(from_core)
+        self.inner
+            .revoke_device(&account_id(&account)?, slot)
+            .map(|_| ())
+            .map_err(from_core)
     }
 
     /// A signed snapshot of every revoked account, created at `now`.
@@ -109,9 +112,32 @@ impl RevocationLog {
         self.inner.delta_since(seq, now).map_err(from_core)
     }
 
+    /// The signed update a viewer at sequence `since` needs (what an origin serves for
+    /// `GET /v1/revocations?since=`), created at `now`: a snapshot when `since` is 0, else a
+    /// delta. Throws `since_ahead` for a `since` the log has not reached (the viewer needs a
+    /// snapshot; an origin answers 409).
+    #[wasm_bindgen(js_name = updateSince)]
+    pub fn update_since(&self, since: f64, now: Option<f64>) -> Result<Vec<u8>, JsValue> {
+        let since = whole_arg(since, "since", MAX_SAFE_INTEGER)?;
+        let now = now_arg(now)?;
+        self.inner.update_since(since, now).map_err(from_core)
+    }
+
     /// The sequence of the newest change.
     #[wasm_bindgen(getter)]
     pub fn seq(&self) -> f64 {
-        self.inner.seq() as f64
+        // The in-memory store never fails.
+        self.inner.seq().unwrap_or_default() as f64
     }
+}
+
+/// An account id the core accepts, else `invalid_account` as the core words it.
+fn account_id(account: &str) -> Result<AccountId, JsValue> {
+    AccountId::new(account)
+        .ok_or_else(|| from_core(Error::Log(LogError::InvalidAccount, AccountId::RULE.into())))
+}
+
+/// A string argument naming an account.
+fn account_arg(account: &JsValue) -> Result<AccountId, JsValue> {
+    account_id(&string_arg(account, "account")?)
 }

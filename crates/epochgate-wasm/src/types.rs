@@ -147,6 +147,59 @@ export interface RevocationLogOptions {
   privateJwk: PrivateJWK | string;
 }
 
+/** Options of `new Follower(options)`. Unknown members are refused (`invalid_option`). */
+export interface FollowerOptions {
+  /**
+   * Milliseconds: refresh when the newest applied update was fetched longer ago than this, less
+   * an early lead (the last refresh's duration plus a tenth of this, at most half of it). 0
+   * refreshes on every request, one at a time. Default 1000, at most 86400000.
+   */
+  stalenessTargetMs?: number;
+  /** Milliseconds after which a refresh still running is presumed lost; 1 to 86400000, default 5000. */
+  refreshTimeoutMs?: number;
+}
+
+/** What `follower.plan` says a request should do. */
+export type FollowerPlan =
+  /** Validate with the current view. */
+  | { action: "use" }
+  /** Fetch the update since `since` (0: a snapshot), then call `follower.answer`. */
+  | { action: "fetch"; since: number }
+  /** No usable view while another refresh is in flight: plan again shortly. */
+  | { action: "wait" };
+
+/** What a fetch came back with, for `follower.answer`: exactly one member. */
+export type FollowerAnswer =
+  /** The update's bytes (HTTP 200). */
+  | { update: Uint8Array | ArrayBuffer }
+  /** The origin has not reached `since` (HTTP 409 `since_ahead`). */
+  | { sinceAhead: true }
+  /** The fetch failed: no connection, a timeout, another status. */
+  | { failed: true };
+
+/** What `follower.answer` says next. */
+export type FollowerNext =
+  /** Applied: the view is at `seq`. */
+  | { next: "done"; seq: number }
+  /** Fetch the update since `since` (0: a snapshot) and answer again. */
+  | { next: "fetch"; since: number }
+  /** The refresh is over with the view unchanged. */
+  | { next: "failed"; error: { code: ErrorCode; message: string } };
+
+/** What a follower counted since it was made. */
+export interface FollowerStats {
+  /** Fetches asked for. */
+  fetches: number;
+  /** Of those, snapshots (since 0). */
+  snapshots: number;
+  /** Updates the validator applied. */
+  applied: number;
+  /** Updates the validator refused (a delta that did not fit included). */
+  refused: number;
+  /** Fetches that failed, and since-ahead answers to a snapshot. */
+  failures: number;
+}
+
 /** The stable `.code` of the `Error`s this package throws. */
 export type ErrorCode =
   | "invalid_option" | "invalid_claim" | "invalid_argument" | "no_randomness" | "key_reuse"
@@ -155,8 +208,9 @@ export type ErrorCode =
   | "missing_private_key"
   | "update_malformed" | "update_unsupported_version" | "update_unknown_key"
   | "update_bad_signature" | "no_revocation_keys" | "update_stale" | "update_gap"
-  | "update_from_future"
-  | "invalid_account" | "unknown_device" | "slots_exhausted" | "epoch_exhausted";
+  | "update_from_future" | "update_unavailable"
+  | "invalid_account" | "unknown_device" | "slots_exhausted" | "epoch_exhausted" | "since_ahead"
+  | "seq_exhausted";
 
 /** An `Error` thrown by this package: `code` is stable, `message` says what to fix. */
 export interface EpochgateError extends Error {

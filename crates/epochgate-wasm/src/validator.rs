@@ -22,7 +22,7 @@ const OPTIONS: [&str; 9] = [
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Validator {
-    inner: epochgate::Validator,
+    pub(crate) inner: epochgate::Validator,
 }
 
 // Verdicts are built by one small JS function each: one call across the boundary per verdict

@@ -4,11 +4,21 @@
 
 use std::collections::BTreeSet;
 
-use epochgate::{b64, PrivateKey};
-use epochgate_wasm::{generate_key_pair, Issuer, RevocationLog, Validator};
+use epochgate::PrivateKey;
+use epochgate_wasm::{generate_key_pair, Follower, Issuer, RevocationLog, Validator};
 use js_sys::{Array, Object, Reflect, Uint8Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
+
+/// Unpadded base64url, for building tokens by hand (the core keeps its own codec private).
+mod b64 {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    pub fn encode(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+}
 
 const NOW: f64 = 1_800_000_000.0;
 const ISS: &str = "https://id.example";
@@ -937,4 +947,219 @@ fn options_and_arguments_errors_carry_codes() {
         "invalid_argument"
     );
     assert_eq!(log.seq(), 0.0, "a refused change moved the log");
+}
+
+/// `NOW` in milliseconds, for the follower.
+const NOW_MS: f64 = NOW * 1000.0;
+
+fn follower(members: &[(&str, JsValue)]) -> Follower {
+    Follower::new(obj(members)).unwrap()
+}
+
+fn fetched(bytes: &[u8]) -> JsValue {
+    obj(&[("update", Uint8Array::from(bytes).into())])
+}
+
+/// `Some(since)` when the plan is a fetch, `None` for "use", after checking the plan's shape.
+fn planned(plan: &JsValue) -> Option<f64> {
+    match text(plan, "action").as_str() {
+        "fetch" => Some(num(plan, "since")),
+        "use" => None,
+        other => panic!("plan {other}: {}", stringify(plan)),
+    }
+}
+
+/// The `.code` of a failed answer.
+fn failed_code(next: &JsValue) -> String {
+    assert_eq!(text(next, "next"), "failed", "{}", stringify(next));
+    let error = get(next, "error");
+    assert!(!text(&error, "message").is_empty());
+    text(&error, "code")
+}
+
+fn stats_of(f: &Follower) -> String {
+    stringify(&f.stats())
+}
+
+#[wasm_bindgen_test]
+fn a_follower_takes_a_snapshot_then_deltas_and_a_snapshot_after_a_gap() {
+    let mut w = world();
+    let phone = w.login("acct-f", "s-phone", NOW);
+    let laptop = w.login("acct-f", "s-laptop", NOW);
+    w.log.revoke_device(s("acct-f"), 0.0, Some(NOW)).unwrap();
+    let mut v = w.validator(&[]);
+    let mut f = follower(&[]);
+
+    assert_eq!(planned(&f.plan(&v, Some(NOW_MS)).unwrap()), Some(0.0));
+    assert!(f.in_flight(Some(NOW_MS)).unwrap());
+    let snapshot = w.log.update_since(0.0, Some(NOW)).unwrap();
+    let next = f
+        .answer(&mut v, fetched(&snapshot), Some(NOW_MS + 40.0))
+        .unwrap();
+    assert_eq!(stringify(&next), r#"{"next":"done","seq":1}"#);
+    assert_eq!(f.fetched_at_ms(), Some(NOW_MS));
+    assert_eq!(f.last_fetch_ms(), 40.0);
+    assert_eq!(planned(&f.plan(&v, Some(NOW_MS + 100.0)).unwrap()), None);
+    assert_eq!(
+        reason(&mut v, &phone, NOW).as_deref(),
+        Some("revoked_device")
+    );
+
+    // A delta since the view's sequence.
+    w.log.revoke_all(s("acct-g"), Some(NOW + 1.0)).unwrap();
+    let later = NOW_MS + 1000.0;
+    assert_eq!(planned(&f.plan(&v, Some(later)).unwrap()), Some(1.0));
+    let delta = w.log.update_since(1.0, Some(NOW + 1.0)).unwrap();
+    let next = f.answer(&mut v, fetched(&delta), Some(later)).unwrap();
+    assert_eq!(stringify(&next), r#"{"next":"done","seq":2}"#);
+
+    // A delta that does not fit is followed by a snapshot.
+    w.log.revoke_all(s("acct-g"), Some(NOW + 2.0)).unwrap();
+    w.log.revoke_all(s("acct-f"), Some(NOW + 2.0)).unwrap();
+    let again = NOW_MS + 2000.0;
+    assert_eq!(planned(&f.plan(&v, Some(again)).unwrap()), Some(2.0));
+    let misfit = w.log.delta_since(3.0, Some(NOW + 2.0)).unwrap();
+    let next = f.answer(&mut v, fetched(&misfit), Some(again)).unwrap();
+    assert_eq!(stringify(&next), r#"{"next":"fetch","since":0}"#);
+    assert_eq!(v.revocation_seq(), 2.0);
+    let snapshot = w.log.snapshot(Some(NOW + 2.0)).unwrap();
+    let next = f.answer(&mut v, fetched(&snapshot), Some(again)).unwrap();
+    assert_eq!(stringify(&next), r#"{"next":"done","seq":4}"#);
+    assert_eq!(
+        reason(&mut v, &laptop, NOW + 2.0).as_deref(),
+        Some("revoked_all")
+    );
+    assert_eq!(
+        stats_of(&f),
+        r#"{"fetches":4,"snapshots":2,"applied":3,"refused":1,"failures":0}"#
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_follower_takes_a_snapshot_after_since_ahead() {
+    let mut w = world();
+    w.login("acct-f", "s-phone", NOW);
+    w.log.revoke_device(s("acct-f"), 0.0, Some(NOW)).unwrap();
+    let mut v = w.validator(&[]);
+    let mut f = follower(&[
+        ("stalenessTargetMs", n(500.0)),
+        ("refreshTimeoutMs", n(2000.0)),
+    ]);
+    let snapshot = w.log.snapshot(Some(NOW)).unwrap();
+    f.plan(&v, Some(NOW_MS)).unwrap();
+    f.answer(&mut v, fetched(&snapshot), Some(NOW_MS)).unwrap();
+
+    // A replica behind the view answers since_ahead (409); the snapshot comes from the origin.
+    let replica =
+        RevocationLog::new(obj(&[("privateJwk", get(&w.updates, "privateJwk"))])).unwrap();
+    assert_eq!(code(replica.update_since(1.0, Some(NOW))), "since_ahead");
+    let later = NOW_MS + 500.0;
+    assert_eq!(planned(&f.plan(&v, Some(later)).unwrap()), Some(1.0));
+    let ahead = obj(&[("sinceAhead", JsValue::TRUE)]);
+    let next = f.answer(&mut v, ahead.clone(), Some(later)).unwrap();
+    assert_eq!(stringify(&next), r#"{"next":"fetch","since":0}"#);
+    let snapshot = w.log.update_since(0.0, Some(NOW)).unwrap();
+    let next = f.answer(&mut v, fetched(&snapshot), Some(later)).unwrap();
+    assert_eq!(stringify(&next), r#"{"next":"done","seq":1}"#);
+    assert_eq!(f.fetched_at_ms(), Some(later));
+
+    // since_ahead in answer to a snapshot request is the origin's failure.
+    let again = later + 500.0;
+    f.plan(&v, Some(again)).unwrap();
+    f.answer(&mut v, ahead.clone(), Some(again)).unwrap();
+    let next = f.answer(&mut v, ahead, Some(again)).unwrap();
+    assert_eq!(failed_code(&next), "since_ahead");
+    assert!(!f.in_flight(Some(again)).unwrap());
+    assert_eq!(
+        stats_of(&f),
+        r#"{"fetches":5,"snapshots":3,"applied":2,"refused":0,"failures":1}"#
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_follower_counts_refused_updates_and_failed_fetches() {
+    let mut w = world();
+    let phone = w.login("acct-f", "s-phone", NOW);
+    let mut v = w.validator(&[]);
+    let mut f = follower(&[]);
+    f.plan(&v, Some(NOW_MS)).unwrap();
+    let snapshot = w.log.snapshot(Some(NOW)).unwrap();
+    f.answer(&mut v, fetched(&snapshot), Some(NOW_MS)).unwrap();
+    w.log.revoke_device(s("acct-f"), 0.0, Some(NOW)).unwrap();
+    let mut tampered = w.log.update_since(0.0, Some(NOW)).unwrap();
+    if let Some(last) = tampered.last_mut() {
+        *last ^= 1;
+    }
+    let later = NOW_MS + 1000.0;
+    for (answer, want) in [
+        (fetched(&tampered), "update_bad_signature"),
+        (fetched(b"garbage"), "update_malformed"),
+        (obj(&[("failed", JsValue::TRUE)]), "update_unavailable"),
+    ] {
+        assert_eq!(planned(&f.plan(&v, Some(later)).unwrap()), Some(0.0));
+        let next = f.answer(&mut v, answer, Some(later)).unwrap();
+        assert_eq!(failed_code(&next), want);
+        assert_eq!(v.revocation_seq(), 0.0, "a refused update changed the view");
+        assert_eq!(reason(&mut v, &phone, NOW), None);
+        assert!(!f.in_flight(Some(later)).unwrap());
+    }
+    assert_eq!(f.fetched_at_ms(), Some(NOW_MS));
+    assert_eq!(
+        stats_of(&f),
+        r#"{"fetches":4,"snapshots":4,"applied":1,"refused":2,"failures":1}"#
+    );
+    // One refresh at a time: with a view, the others use it meanwhile.
+    assert_eq!(planned(&f.plan(&v, Some(later)).unwrap()), Some(0.0));
+    assert_eq!(text(&f.plan(&v, Some(later)).unwrap(), "action"), "use");
+    // With none, they wait.
+    let mut empty = w.validator(&[]);
+    let mut g = follower(&[]);
+    assert_eq!(planned(&g.plan(&empty, Some(later)).unwrap()), Some(0.0));
+    assert_eq!(
+        text(&g.plan(&empty, Some(later)).unwrap(), "action"),
+        "wait"
+    );
+    let next = g
+        .answer(&mut empty, fetched(&snapshot), Some(later))
+        .unwrap();
+    assert_eq!(text(&next, "next"), "done");
+}
+
+#[wasm_bindgen_test]
+fn follower_errors_carry_codes() {
+    let w = world();
+    let mut v = w.validator(&[]);
+    for options in [
+        obj(&[("refreshTimeoutMs", n(0.0))]),
+        obj(&[("stalenessTargetMs", n(86_400_001.0))]),
+        obj(&[("stalenessTargetMs", n(-1.0))]),
+        obj(&[("stalenessTargetms", n(100.0))]),
+        JsValue::UNDEFINED,
+    ] {
+        assert_eq!(code(Follower::new(options)), "invalid_option");
+    }
+    let mut f = follower(&[]);
+    assert_eq!(code(f.plan(&v, Some(f64::NAN))), "invalid_argument");
+    for answer in [
+        obj(&[]),
+        obj(&[("update", s("bytes"))]),
+        obj(&[("sinceAhead", JsValue::FALSE)]),
+        obj(&[("failed", JsValue::TRUE), ("sinceAhead", JsValue::TRUE)]),
+        obj(&[("other", JsValue::TRUE)]),
+        JsValue::NULL,
+    ] {
+        assert_eq!(
+            code(f.answer(&mut v, answer, Some(NOW_MS))),
+            "invalid_argument"
+        );
+    }
+    let ok = obj(&[("failed", JsValue::TRUE)]);
+    assert_eq!(
+        code(f.answer(&mut v, ok, Some(f64::INFINITY))),
+        "invalid_argument"
+    );
+    assert_eq!(
+        stats_of(&f),
+        r#"{"fetches":0,"snapshots":0,"applied":0,"refused":0,"failures":0}"#
+    );
 }
