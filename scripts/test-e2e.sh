@@ -11,8 +11,8 @@ fi
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-wasm-bindgen}"
 
-echo "[e2e] unit tests of the Worker face (Argon2 defaults, TOTP vectors)" >&2
-cargo test -q -p epochgate-worker --lib
+echo "[e2e] unit tests of the Worker face and the shared-vocabulary check" >&2
+cargo test -q --locked -p epochgate-worker --lib --tests
 
 echo "[e2e] building the Worker" >&2
 (cd crates/epochgate-worker &&

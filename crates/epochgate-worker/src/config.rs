@@ -1,11 +1,25 @@
-//! Configuration from the Worker's vars and secrets, turned into core types. Parsing errors
-//! become a 503 `not_configured` that names the variable to fix.
+//! Configuration from the Worker's vars and secrets, turned into core types, and the names and
+//! defaults both halves share. Parsing errors become a 503 `not_configured` that names the
+//! variable to fix.
 
 use epochgate::{KeySet, PrivateKey, PublicKey};
 use worker::Env;
 
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::password::Argon2Params;
+
+/// The Durable Object binding of the origin (`wrangler.toml`).
+pub const ORIGIN_BINDING: &str = "ORIGIN";
+/// The name of the single origin instance.
+pub const ORIGIN_NAME: &str = "origin";
+/// Default seconds between two `last_seen_at` writes of one session.
+pub const DEFAULT_LAST_SEEN_INTERVAL: u64 = 300;
+/// Default staleness target of the edge's view, milliseconds.
+pub const DEFAULT_STALENESS_TARGET_MS: u64 = 1000;
+/// Default hard maximum age of the edge's view, seconds.
+pub const DEFAULT_MAX_STATE_AGE: u64 = 30;
+/// Default size of the edge's token cache.
+pub const DEFAULT_TOKEN_CACHE_SIZE: u64 = 10_000;
 
 /// Default issuer (`iss`) when `ISSUER` is unset.
 pub const DEFAULT_ISSUER: &str = "epochgate";
@@ -25,25 +39,20 @@ pub fn number(env: &Env, name: &str, default: u64) -> Result<u64, ApiError> {
     match text(env, name) {
         None => Ok(default),
         Some(s) => s.trim().parse().map_err(|_| {
-            not_configured(format!(
+            ApiError::not_configured(format!(
                 "{name} is {s:?}; it must be a non-negative integer"
             ))
         }),
     }
 }
 
-/// 503 `not_configured`.
-pub fn not_configured(message: impl Into<String>) -> ApiError {
-    ApiError::new(503, "not_configured", message)
-}
-
 fn private_key(env: &Env, name: &str) -> Result<PrivateKey, ApiError> {
     let jwk = text(env, name).ok_or_else(|| {
-        not_configured(format!(
+        ApiError::not_configured(format!(
             "the secret {name} is not set; for local development run `node scripts/gen-dev-vars.mjs`"
         ))
     })?;
-    PrivateKey::from_jwk(&jwk).map_err(|e| not_configured(format!("{name}: {e}")))
+    PrivateKey::from_jwk(&jwk).map_err(|e| ApiError::not_configured(format!("{name}: {e}")))
 }
 
 /// Issuer, audience, token type and lifetime.
@@ -66,7 +75,7 @@ impl TokenProfile {
             issuer: text(env, "ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
             audience: text(env, "AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
             token_type: text(env, "TOKEN_TYPE"),
-            ttl: number(env, "TOKEN_TTL_SECONDS", epochgate::issuer::DEFAULT_TTL)?,
+            ttl: number(env, "TOKEN_TTL_SECONDS", epochgate::DEFAULT_TTL)?,
         })
     }
 }
@@ -107,7 +116,7 @@ impl PublicKeys {
         let mut tokens: Vec<PublicKey> = vec![current.clone()];
         if let Some(previous) = text(env, "TOKEN_PREVIOUS_JWKS") {
             let set = KeySet::from_jwks(&previous)
-                .map_err(|e| not_configured(format!("TOKEN_PREVIOUS_JWKS: {e}")))?;
+                .map_err(|e| ApiError::not_configured(format!("TOKEN_PREVIOUS_JWKS: {e}")))?;
             tokens.extend(
                 set.keys()
                     .iter()
@@ -115,9 +124,10 @@ impl PublicKeys {
                     .cloned(),
             );
         }
-        let tokens = KeySet::new(tokens).map_err(|e| not_configured(format!("token keys: {e}")))?;
+        let tokens = KeySet::new(tokens)
+            .map_err(|e| ApiError::not_configured(format!("token keys: {e}")))?;
         let revocation = KeySet::new(vec![private_key(env, "REVOCATION_SIGNING_JWK")?.public()])
-            .map_err(|e| not_configured(format!("REVOCATION_SIGNING_JWK: {e}")))?;
+            .map_err(|e| ApiError::not_configured(format!("REVOCATION_SIGNING_JWK: {e}")))?;
         Ok(PublicKeys { tokens, revocation })
     }
 }
@@ -128,7 +138,7 @@ pub fn argon2_params(env: &Env) -> Result<Argon2Params, ApiError> {
     let d = Argon2Params::default();
     let get = |name: &str, default: u32| -> Result<u32, ApiError> {
         u32::try_from(number(env, name, u64::from(default))?)
-            .map_err(|_| not_configured(format!("{name} is too large")))
+            .map_err(|_| ApiError::not_configured(format!("{name} is too large")))
     };
     Ok(Argon2Params {
         memory_kib: get("ARGON2_MEMORY_KIB", d.memory_kib)?,

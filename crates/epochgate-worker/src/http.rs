@@ -1,10 +1,11 @@
-//! HTTP plumbing shared by the edge and the origin: the error shape of CONTRACTS.md section 4,
-//! JSON bodies with a size cap, the internal headers the edge hands the origin, and clocks.
+//! HTTP plumbing shared by the edge and the origin: JSON bodies with a size cap, JSON answers,
+//! and the internal headers the edge hands the origin.
 
-use epochgate::Refusal;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use worker::{Headers, Request, Response, Result};
+use worker::{Headers, Method, Request, Response, Result};
+
+use crate::error::{ApiCode, ApiError};
 
 /// Largest accepted request body, in bytes: every documented body is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -30,130 +31,8 @@ pub mod internal {
     pub const USER_AGENT: &str = "x-epochgate-internal-user-agent";
 }
 
-/// An error answered as `{"error": code, "message": ...}` with a status.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: u16,
-    /// Stable snake_case code.
-    pub code: &'static str,
-    /// What went wrong and what to do.
-    pub message: String,
-    /// Seconds for `Retry-After`, on 429 and 503.
-    pub retry_after: Option<u64>,
-    /// `WWW-Authenticate` value, on 401.
-    pub authenticate: Option<String>,
-    /// `Allow` value, on 405.
-    pub allow: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: &'a str,
-}
-
-impl ApiError {
-    /// An error with a status, a code and a message.
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-            authenticate: None,
-            allow: None,
-        }
-    }
-
-    /// 400 `invalid_input`.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(400, "invalid_input", message)
-    }
-
-    /// 500 `internal_error`; the detail goes to the log, not to the client.
-    pub fn internal(detail: impl std::fmt::Display) -> Self {
-        worker::console_error!("internal error: {detail}");
-        Self::new(
-            500,
-            "internal_error",
-            "the server failed to handle the request; it changed nothing it did not report",
-        )
-    }
-
-    /// A token refusal: 401 with `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750).
-    pub fn token(refusal: &Refusal) -> Self {
-        let code = refusal.reason.code();
-        let mut e = Self::new(401, code, refusal.message.to_string());
-        e.authenticate = Some(format!(
-            "Bearer error=\"invalid_token\", error_description=\"{code}\""
-        ));
-        e
-    }
-
-    /// A 401 that is not about the token (credentials, re-authentication).
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        let mut e = Self::new(401, code, message);
-        e.authenticate = Some("Bearer realm=\"epochgate\"".into());
-        e
-    }
-
-    /// 429 `rate_limited` with `Retry-After`.
-    pub fn rate_limited(retry_after: u64) -> Self {
-        let mut e = Self::new(
-            429,
-            "rate_limited",
-            format!("too many failed attempts on this account; retry in {retry_after} s"),
-        );
-        e.retry_after = Some(retry_after);
-        e
-    }
-
-    /// 404 `not_found`.
-    pub fn not_found(path: &str) -> Self {
-        Self::new(404, "not_found", format!("no route for {path}"))
-    }
-
-    /// 405 `method_not_allowed` with `Allow`.
-    pub fn method_not_allowed(method: &str, allow: &'static str) -> Self {
-        let mut e = Self::new(
-            405,
-            "method_not_allowed",
-            format!("{method} is not allowed here; use {allow}"),
-        );
-        e.allow = Some(allow);
-        e
-    }
-
-    /// The response.
-    pub fn into_response(self) -> Result<Response> {
-        let body = serde_json::to_string(&ErrorBody {
-            error: self.code,
-            message: &self.message,
-        })?;
-        let headers = Headers::new();
-        headers.set("content-type", "application/json")?;
-        headers.set("cache-control", "no-store")?;
-        if let Some(s) = self.retry_after {
-            headers.set("retry-after", &s.to_string())?;
-        }
-        if let Some(a) = &self.authenticate {
-            headers.set("www-authenticate", a)?;
-        }
-        if let Some(a) = self.allow {
-            headers.set("allow", a)?;
-        }
-        Ok(Response::ok(body)?
-            .with_status(self.status)
-            .with_headers(headers))
-    }
-}
-
-impl From<worker::Error> for ApiError {
-    fn from(e: worker::Error) -> Self {
-        ApiError::internal(e)
-    }
-}
+/// The base URL of requests the edge builds for the origin object (the host is never resolved).
+pub const ORIGIN_URL: &str = "https://origin.internal";
 
 /// A JSON response with a status.
 pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
@@ -178,13 +57,29 @@ pub fn respond(result: std::result::Result<Response, ApiError>) -> Result<Respon
     }
 }
 
+/// A header's value, `None` when absent or empty.
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .ok()
+        .flatten()
+        .filter(|s| !s.is_empty())
+}
+
+/// Whether requests with this method carry a body worth reading.
+pub fn has_body(method: &Method) -> bool {
+    matches!(
+        method,
+        Method::Post | Method::Put | Method::Patch | Method::Delete
+    )
+}
+
 /// Reads the body, refusing more than [`MAX_BODY_BYTES`] (by `Content-Length` first, then by
 /// what actually arrives).
 pub async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::new(
-            413,
-            "payload_too_large",
+            ApiCode::PayloadTooLarge,
             format!("the body is larger than {MAX_BODY_BYTES} bytes"),
         )
     };
@@ -213,44 +108,41 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, A
     };
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(
-            400,
-            "invalid_json",
+            ApiCode::InvalidJson,
             format!("the body is not valid JSON: {e}"),
         )
     })?;
     if !value.is_object() {
         return Err(ApiError::new(
-            400,
-            "invalid_json",
+            ApiCode::InvalidJson,
             "the body must be a JSON object",
         ));
     }
     serde_json::from_value(value).map_err(|e| ApiError::invalid(format!("invalid body: {e}")))
 }
 
-/// Unix time in milliseconds.
-pub fn now_ms() -> f64 {
-    js_sys::Date::now()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Unix time in whole seconds.
-pub fn now_secs() -> i64 {
-    (now_ms() / 1000.0).floor() as i64
-}
+    #[derive(serde::Deserialize, Debug)]
+    struct Body {
+        #[allow(dead_code)]
+        a: Option<u8>,
+    }
 
-/// `n` secure random bytes.
-pub fn random_bytes<const N: usize>() -> std::result::Result<[u8; N], ApiError> {
-    let mut out = [0u8; N];
-    getrandom::getrandom(&mut out).map_err(ApiError::internal)?;
-    Ok(out)
-}
-
-/// A random identifier: 16 bytes, base64url without padding, with a prefix.
-pub fn random_id(prefix: &str) -> std::result::Result<String, ApiError> {
-    use base64::Engine;
-    let bytes = random_bytes::<16>()?;
-    Ok(format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    ))
+    #[test]
+    fn json_bodies() {
+        assert!(parse_json::<Body>(b"").is_ok());
+        assert!(parse_json::<Body>(b" {\"a\": 1} ").is_ok());
+        assert_eq!(
+            parse_json::<Body>(b"[1]").unwrap_err().code(),
+            "invalid_json"
+        );
+        assert_eq!(parse_json::<Body>(b"{").unwrap_err().code(), "invalid_json");
+        assert_eq!(
+            parse_json::<Body>(b"{\"a\": \"x\"}").unwrap_err().code(),
+            "invalid_input"
+        );
+    }
 }

@@ -4,7 +4,8 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::http::{random_bytes, ApiError};
+use crate::error::ApiError;
+use crate::host::random_bytes;
 
 /// Argon2id cost parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,9 +32,7 @@ impl Default for Argon2Params {
 impl Argon2Params {
     fn hasher(&self) -> Result<Argon2<'static>, ApiError> {
         let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
-            .map_err(|e| {
-                crate::config::not_configured(format!("invalid Argon2 parameters: {e}"))
-            })?;
+            .map_err(|e| ApiError::not_configured(format!("invalid Argon2 parameters: {e}")))?;
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 }

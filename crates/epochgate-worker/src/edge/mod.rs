@@ -1,0 +1,243 @@
+//! The edge: the Worker's `fetch` handler. Tokens are validated inside the isolate by one
+//! per-isolate [`epochgate::Validator`] whose revocation view follows the origin through signed
+//! updates, driven by the core's [`epochgate::Follower`].
+//!
+//! Map: this file authorises each request by the shared route table ([`crate::routes`]) and
+//! answers the edge's own routes; `isolate.rs` holds the per-isolate state, `fresh.rs` drives
+//! the follower, `proxy.rs` forwards to the origin and to `/app`'s upstream. To add a check on a
+//! route's caller, change its [`Access`] (or add one) and handle it in [`serve`].
+//!
+//! Freshness: when the newest applied update was fetched longer ago than the staleness target
+//! (`STALENESS_TARGET_MS`, default 1000), the request that notices refreshes the view while
+//! every other request carries on with the current one — one fetch at a time per isolate. The
+//! hard limit is the core's `max_state_age` (`MAX_STATE_AGE`, default 30 s, judged on the
+//! update's signed creation time): beyond it valid tokens are refused with `state_stale`.
+
+mod fresh;
+mod isolate;
+mod proxy;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use epochgate::{Answer, Error, Next, Plan, Reason, Refusal, Session};
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+use worker::{event, Context, Delay, Env, Request, Response, Result};
+
+use crate::error::{ApiCode, ApiError};
+use crate::host::now_ms;
+use crate::http::{json, respond};
+use crate::routes::{Access, Route, Server};
+use fresh::{Fetched, Viewer};
+use isolate::{digest, validate, with_edge};
+
+type R<T> = std::result::Result<T, ApiError>;
+
+/// The Worker's entry point: every HTTP request the edge receives.
+#[event(fetch)]
+pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
+    respond(serve(&mut req, &env, &ctx).await)
+}
+
+/// Finds the route, checks its caller by its [`Access`], then answers it where its [`Server`]
+/// says.
+async fn serve(req: &mut Request, env: &Env, ctx: &Context) -> R<Response> {
+    let path = req.path();
+    let method = req.method();
+    let route = Route::find(&method, &path).map_err(|m| m.into_error(&method, &path))?;
+    let session = match route.access() {
+        Access::Internal => return Err(ApiError::not_found(&path)),
+        Access::Public => {
+            // Builds the isolate: a misconfiguration is a 503 on every route.
+            with_edge(env, |_| ())?;
+            None
+        }
+        Access::Token => Some(authenticate(req, env, false).await?),
+        Access::TokenOrQuery => Some(authenticate(req, env, true).await?),
+        Access::Admin => {
+            check_admin(req, env)?;
+            None
+        }
+    };
+    let admin = route.access() == Access::Admin;
+    match (route.server(), session) {
+        (Server::Origin, session) => proxy::forward(env, req, session.as_deref(), admin).await,
+        (Server::Upstream, Some(s)) => {
+            proxy::touch(env, ctx, &s)?;
+            proxy::app(req, env, &s).await
+        }
+        (Server::Edge, Some(s)) => {
+            proxy::touch(env, ctx, &s)?;
+            local(route, env, Some(&s))
+        }
+        (Server::Edge, None) => local(route, env, None),
+        (Server::Upstream, None) => Err(ApiError::internal("/app without a session")),
+    }
+}
+
+/// The routes the edge answers from the isolate alone.
+fn local(route: Route<'_>, env: &Env, session: Option<&Session>) -> R<Response> {
+    match (route, session) {
+        (Route::Jwks, _) => Ok(json(200, &with_edge(env, |e| e.keys_jwks.clone())?)?),
+        (Route::RevocationJwks, _) => {
+            Ok(json(200, &with_edge(env, |e| e.revocation_jwks.clone())?)?)
+        }
+        (Route::EdgeStats, _) => stats(env),
+        (Route::Me, Some(s)) => Ok(json(200, &Me::from(s))?),
+        _ => Err(ApiError::internal("an edge route without its handler")),
+    }
+}
+
+fn bearer(req: &Request, allow_query: bool) -> R<Option<String>> {
+    if let Some(h) = req.headers().get("authorization")? {
+        let h = h.trim();
+        return match h.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                Ok(Some(token.trim().to_owned()))
+            }
+            _ => Ok(Some(String::new())),
+        };
+    }
+    if allow_query {
+        let url = req.url()?;
+        for (k, v) in url.query_pairs() {
+            if k == "access_token" {
+                return Ok(Some(v.into_owned()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Validates the request's token after making the view fresh enough.
+async fn authenticate(req: &Request, env: &Env, allow_query: bool) -> R<Arc<Session>> {
+    let Some(token) = bearer(req, allow_query)? else {
+        return Err(ApiError::refused(
+            Reason::Malformed,
+            "no token: send Authorization: Bearer <token>",
+        ));
+    };
+    fresh::ensure_fresh(&Isolate(env)).await?;
+    validate(env, &token)?.map_err(|r: Refusal| ApiError::token(&r))
+}
+
+fn check_admin(req: &Request, env: &Env) -> R<()> {
+    let expected = with_edge(env, |e| e.settings.admin_token_digest)?.ok_or_else(|| {
+        ApiError::new(
+            ApiCode::AdminDisabled,
+            "the admin API is off: set the ADMIN_TOKEN secret to turn it on",
+        )
+    })?;
+    let given = bearer(req, false)?.unwrap_or_default();
+    if bool::from(digest(&given).ct_eq(&expected)) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ApiCode::InvalidAdminToken,
+        "send Authorization: Bearer $ADMIN_TOKEN",
+    ))
+}
+
+/// `GET /v1/me`.
+#[derive(Serialize)]
+struct Me<'a> {
+    account: &'a str,
+    session: &'a str,
+    device: u16,
+    epoch: u32,
+    issued_at: i64,
+    expires_at: i64,
+}
+
+impl<'a> From<&'a Session> for Me<'a> {
+    fn from(s: &'a Session) -> Self {
+        Me {
+            account: s.account.as_str(),
+            session: s.session.as_str(),
+            device: s.device.0,
+            epoch: s.epoch.0,
+            issued_at: s.issued_at,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+/// `GET /v1/edge/stats`: this isolate's counters and view.
+#[derive(Serialize)]
+struct Stats {
+    validations: u64,
+    cache_hits: u64,
+    origin_fetches: u64,
+    refresh_errors: u64,
+    view_seq: u64,
+    view_age_ms: Option<u64>,
+    view_created_at: Option<i64>,
+    view_accounts: usize,
+    cached_tokens: usize,
+    staleness_target_ms: u64,
+    last_fetch_ms: u64,
+    max_state_age: u64,
+    isolate: String,
+}
+
+fn stats(env: &Env) -> R<Response> {
+    let now = Isolate::clock();
+    let body = with_edge(env, |e| Stats {
+        validations: e.stats.validations,
+        cache_hits: e.stats.cache_hits,
+        origin_fetches: e.follower.stats().fetches,
+        refresh_errors: e.stats.refresh_errors,
+        view_seq: e.validator.revocation_seq(),
+        view_age_ms: e
+            .follower
+            .fetched_at_ms()
+            .map(|t| u64::try_from(now - t).unwrap_or(0)),
+        view_created_at: e.validator.view().newest_created_at(),
+        view_accounts: e.validator.view().len(),
+        cached_tokens: e.validator.cached_tokens(),
+        staleness_target_ms: e.follower.options().staleness_target_ms,
+        last_fetch_ms: u64::try_from(e.follower.last_fetch_ms()).unwrap_or(0),
+        max_state_age: e.validator.options().max_state_age,
+        isolate: e.isolate.clone(),
+    })?;
+    Ok(json(200, &body)?)
+}
+
+/// The isolate as [`fresh`] sees it.
+struct Isolate<'a>(&'a Env);
+
+impl Isolate<'_> {
+    fn clock() -> i64 {
+        now_ms().floor() as i64
+    }
+}
+
+impl Viewer for Isolate<'_> {
+    fn now_ms(&self) -> i64 {
+        Isolate::clock()
+    }
+
+    fn plan(&self, now_ms: i64) -> R<Plan> {
+        with_edge(self.0, |e| e.follower.plan(&e.validator, now_ms))
+    }
+
+    fn answer(&self, answer: Answer<'_>, now_ms: i64) -> R<Next> {
+        with_edge(self.0, |e| {
+            e.follower.answer(&mut e.validator, answer, now_ms)
+        })
+    }
+
+    fn failed(&self, error: &Error) {
+        let _ = with_edge(self.0, |e| e.stats.refresh_errors += 1);
+        worker::console_warn!("revocation refresh failed: {error}");
+    }
+
+    async fn fetch(&self, since: u64) -> Fetched {
+        proxy::fetch_update(self.0, since).await
+    }
+
+    async fn sleep(&self, ms: u64) {
+        Delay::from(Duration::from_millis(ms)).await;
+    }
+}

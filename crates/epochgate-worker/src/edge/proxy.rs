@@ -1,0 +1,237 @@
+//! Requests the edge makes on a caller's behalf: forwarding to the origin object with the
+//! verified identity, background activity reports, revocation fetches, and `/app/*` to the
+//! upstream (or the built-in echo).
+
+use epochgate::Session;
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use worker::{Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result};
+
+use super::fresh::Fetched;
+use super::isolate::with_edge;
+use crate::config::{ORIGIN_BINDING, ORIGIN_NAME};
+use crate::error::{ApiCode, ApiError};
+use crate::host::now_ms;
+use crate::http::{has_body, internal, json, read_body, ORIGIN_URL};
+
+type R<T> = std::result::Result<T, ApiError>;
+
+/// Headers a client may not send on to the upstream or the origin.
+const IDENTITY_HEADERS: [&str; 3] = [
+    "x-epochgate-account",
+    "x-epochgate-session",
+    "x-epochgate-device",
+];
+
+fn origin_stub(env: &Env) -> R<worker::Stub> {
+    Ok(env
+        .durable_object(ORIGIN_BINDING)?
+        .get_by_name(ORIGIN_NAME)?)
+}
+
+/// The verified identity, in the headers only the edge sets.
+fn identity_headers(headers: &Headers, s: &Session) -> Result<()> {
+    headers.set(internal::ACCOUNT, s.account.as_str())?;
+    headers.set(internal::SESSION, s.session.as_str())?;
+    headers.set(internal::DEVICE, &s.device.0.to_string())?;
+    headers.set(internal::EPOCH, &s.epoch.0.to_string())
+}
+
+/// The coarse client details the origin records: IP, "City, CC", user agent.
+fn client_headers(req: &Request, headers: &Headers) -> Result<()> {
+    let h = req.headers();
+    if let Some(ip) = h.get("cf-connecting-ip")? {
+        headers.set(internal::IP, &ip)?;
+    }
+    let (mut city, mut country) = (None, None);
+    if let Some(cf) = req.cf() {
+        city = cf.city();
+        country = cf.country();
+    }
+    city = city.or(h.get("cf-ipcity")?);
+    country = country.or(h.get("cf-ipcountry")?);
+    let location = match (city, country) {
+        (Some(c), Some(cc)) => Some(format!("{c}, {cc}")),
+        (None, Some(cc)) => Some(cc),
+        (Some(c), None) => Some(c),
+        (None, None) => None,
+    };
+    if let Some(l) = location.filter(|l| !l.is_empty() && l != "XX" && l != "T1") {
+        headers.set(internal::LOCATION, &l.chars().take(120).collect::<String>())?;
+    }
+    if let Some(ua) = h.get("user-agent")? {
+        headers.set(
+            internal::USER_AGENT,
+            &ua.chars().take(512).collect::<String>(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Forwards a request to the origin with the verified identity; the request is built afresh,
+/// so nothing the client sent reaches the origin's internal headers.
+pub(super) async fn forward(
+    env: &Env,
+    req: &mut Request,
+    session: Option<&Session>,
+    admin: bool,
+) -> R<Response> {
+    let url = req.url()?;
+    let target = format!(
+        "{ORIGIN_URL}{}{}",
+        url.path(),
+        url.query().map(|q| format!("?{q}")).unwrap_or_default()
+    );
+    let method = req.method();
+    let headers = Headers::new();
+    client_headers(req, &headers)?;
+    for name in ["content-type", "idempotency-key", "upgrade"] {
+        if let Some(v) = req.headers().get(name)? {
+            headers.set(name, &v)?;
+        }
+    }
+    if let Some(s) = session {
+        identity_headers(&headers, s)?;
+    }
+    if admin {
+        headers.set(internal::ADMIN, "1")?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method.clone()).with_headers(headers);
+    if has_body(&method) {
+        let body = read_body(req).await?;
+        if !body.is_empty() {
+            init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+        }
+    }
+    let inner = Request::new_with_init(&target, &init)?;
+    Ok(origin_stub(env)?.fetch_with_request(inner).await?)
+}
+
+/// Records the session's activity at the origin at most once per interval per isolate, after
+/// the response, for routes the origin never sees.
+pub(super) fn touch(env: &Env, ctx: &Context, session: &Session) -> R<()> {
+    let now = now_ms();
+    let due = with_edge(env, |e| {
+        let key = session.session.as_str();
+        let due = e
+            .touched
+            .get(key)
+            .is_none_or(|t| now - t >= e.settings.touch_interval_ms);
+        if due {
+            if e.touched.len() > 50_000 {
+                e.touched.clear();
+            }
+            e.touched.insert(key.to_owned(), now);
+        }
+        due
+    })?;
+    if !due {
+        return Ok(());
+    }
+    let headers = Headers::new();
+    identity_headers(&headers, session)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers);
+    let inner = Request::new_with_init(&format!("{ORIGIN_URL}/internal/touch"), &init)?;
+    let stub = origin_stub(env)?;
+    ctx.wait_until(async move {
+        let _ = stub.fetch_with_request(inner).await;
+    });
+    Ok(())
+}
+
+/// Fetches the revocation update since `since` from the origin object, or from
+/// `REVOCATIONS_URL` when set (the fault tests' stand-in origin).
+pub(super) async fn fetch_update(env: &Env, since: u64) -> Fetched {
+    match fetch_update_inner(env, since).await {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            worker::console_warn!("revocation fetch since={since} failed: {}", e.log_line());
+            Fetched::Failed
+        }
+    }
+}
+
+async fn fetch_update_inner(env: &Env, since: u64) -> R<Fetched> {
+    let mut resp = match with_edge(env, |e| e.settings.revocations_url.clone())? {
+        Some(base) => {
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let url = format!("{base}{sep}since={since}")
+                .parse()
+                .map_err(|e| ApiError::not_configured(format!("REVOCATIONS_URL: {e}")))?;
+            Fetch::Url(url).send().await?
+        }
+        None => {
+            origin_stub(env)?
+                .fetch_with_str(&format!("{ORIGIN_URL}/v1/revocations?since={since}"))
+                .await?
+        }
+    };
+    match resp.status_code() {
+        200 => Ok(Fetched::Update(resp.bytes().await?)),
+        409 => Ok(Fetched::SinceAhead),
+        s => Err(ApiError::internal(format!(
+            "the origin answered {s} to since={since}"
+        ))),
+    }
+}
+
+/// `/app/*`: the request with the verified identity in `X-Epochgate-*` headers (and any such
+/// header the client sent dropped), to `UPSTREAM_URL` or, without one, echoed back.
+pub(super) async fn app(req: &mut Request, env: &Env, session: &Session) -> R<Response> {
+    let upstream = with_edge(env, |e| e.settings.upstream.clone())?;
+    let url = req.url()?;
+    let rest = url.path().strip_prefix("/app").unwrap_or("");
+    let headers = Headers::new();
+    for (k, v) in req.headers().entries() {
+        let lower = k.to_ascii_lowercase();
+        if IDENTITY_HEADERS.contains(&lower.as_str())
+            || lower.starts_with("x-epochgate-")
+            || lower == "authorization"
+            || lower == "host"
+        {
+            continue;
+        }
+        headers.append(&k, &v)?;
+    }
+    headers.set("x-epochgate-account", session.account.as_str())?;
+    headers.set("x-epochgate-session", session.session.as_str())?;
+    headers.set("x-epochgate-device", &session.device.0.to_string())?;
+    let Some(base) = upstream else {
+        let mut echoed = serde_json::Map::new();
+        for (k, v) in headers.entries() {
+            echoed.insert(k, serde_json::Value::String(v));
+        }
+        let body = read_body(req).await?;
+        return Ok(json(
+            200,
+            &json!({
+                "echo": true,
+                "method": req.method().to_string(),
+                "path": url.path(),
+                "query": url.query(),
+                "headers": echoed,
+                "body_bytes": body.len(),
+            }),
+        )?);
+    };
+    let target = format!(
+        "{}{}{}",
+        base.trim_end_matches('/'),
+        if rest.is_empty() { "/" } else { rest },
+        url.query().map(|q| format!("?{q}")).unwrap_or_default()
+    );
+    let mut init = RequestInit::new();
+    init.with_method(req.method()).with_headers(headers);
+    if !matches!(req.method(), Method::Get | Method::Head) {
+        init.with_body(req.inner().body().map(JsValue::from));
+    }
+    let upstream_req = Request::new_with_init(&target, &init)?;
+    Fetch::Request(upstream_req).send().await.map_err(|e| {
+        ApiError::new(
+            ApiCode::UpstreamUnreachable,
+            format!("the upstream failed: {e}"),
+        )
+    })
+}

@@ -1,0 +1,313 @@
+//! The Worker's one error boundary: every failure becomes an [`ApiError`], answered as
+//! `{"error": code, "message": ...}` (docs/CONTRACT.md section 4). Codes come from three closed
+//! sets only: the Worker's own [`ApiCode`]s, the core's token [`Reason`]s (through
+//! [`ApiError::token`]) and the core's [`epochgate::Error`] codes (through `From`). The status and
+//! the `WWW-Authenticate` value follow from the code, so each is chosen in one place.
+
+mod code;
+
+pub use code::ApiCode;
+
+use epochgate::{ConfigError, Error, LogError, Reason, Refusal};
+use serde::Serialize;
+use worker::{Headers, Response, Result};
+
+/// An error answered as `{"error": code, "message": ...}` with a status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    status: u16,
+    code: &'static str,
+    message: String,
+    /// The rarer parts, boxed so that `Result<_, ApiError>` stays small.
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Extra {
+    /// What the log gets and the client does not (internal errors).
+    detail: Option<String>,
+    /// `Retry-After`, seconds.
+    retry_after: Option<u64>,
+    /// `WWW-Authenticate`.
+    authenticate: Option<String>,
+    /// `Allow`.
+    allow: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    fn raw(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            extra: None,
+        }
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    fn extras(&self) -> Option<&Extra> {
+        self.extra.as_deref()
+    }
+
+    /// An error with the code's status (and `WWW-Authenticate` for a 401).
+    pub fn new(code: ApiCode, message: impl Into<String>) -> Self {
+        let mut e = Self::raw(code.status(), code.as_str(), message);
+        if let Some(a) = code.authenticate() {
+            e.extra().authenticate = Some(a.to_owned());
+        }
+        e
+    }
+
+    /// 400 `invalid_input`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ApiCode::InvalidInput, message)
+    }
+
+    /// 503 `not_configured`.
+    pub fn not_configured(message: impl Into<String>) -> Self {
+        Self::new(ApiCode::NotConfigured, message)
+    }
+
+    /// 500 `internal_error`; the detail goes to the log when answered, not to the client.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(
+            ApiCode::InternalError,
+            "the server failed to handle the request; it changed nothing it did not report",
+        );
+        e.extra().detail = Some(detail.to_string());
+        e
+    }
+
+    /// A token refusal: 401 with `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750),
+    /// the reason as the code.
+    pub fn token(refusal: &Refusal) -> Self {
+        let code = refusal.reason.code();
+        let mut e = Self::raw(401, code, refusal.message.to_string());
+        e.extra().authenticate = Some(format!(
+            "Bearer error=\"invalid_token\", error_description=\"{code}\""
+        ));
+        e
+    }
+
+    /// A refusal with `reason` and `message`, answered as [`ApiError::token`].
+    pub fn refused(reason: Reason, message: &'static str) -> Self {
+        Self::token(&Refusal {
+            reason,
+            message: message.into(),
+        })
+    }
+
+    /// 429 `rate_limited` with `Retry-After`.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        let mut e = Self::new(
+            ApiCode::RateLimited,
+            format!("too many failed attempts on this account; retry in {retry_after} s"),
+        );
+        e.extra().retry_after = Some(retry_after);
+        e
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(path: &str) -> Self {
+        Self::new(ApiCode::NotFound, format!("no route for {path}"))
+    }
+
+    /// 405 `method_not_allowed` with `Allow`.
+    pub fn method_not_allowed(method: &str, allow: &'static str) -> Self {
+        let mut e = Self::new(
+            ApiCode::MethodNotAllowed,
+            format!("{method} is not allowed here; use {allow}"),
+        );
+        e.extra().allow = Some(allow);
+        e
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The message the client reads.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// What the log should say: the detail of an internal error, else code and message.
+    pub fn log_line(&self) -> String {
+        match self.extras().and_then(|x| x.detail.as_ref()) {
+            Some(d) => format!("{}: {d}", self.code),
+            None => format!("{}: {}", self.code, self.message),
+        }
+    }
+
+    /// The `WWW-Authenticate` value, on 401.
+    pub fn authenticate(&self) -> Option<&str> {
+        self.extras().and_then(|x| x.authenticate.as_deref())
+    }
+
+    /// The response (an internal error's detail is logged here).
+    pub fn into_response(self) -> Result<Response> {
+        let extra = self.extra.map(|x| *x).unwrap_or_default();
+        if let Some(d) = &extra.detail {
+            worker::console_error!("internal error: {d}");
+        }
+        let body = serde_json::to_string(&ErrorBody {
+            error: self.code,
+            message: &self.message,
+        })?;
+        let headers = Headers::new();
+        headers.set("content-type", "application/json")?;
+        headers.set("cache-control", "no-store")?;
+        if let Some(s) = extra.retry_after {
+            headers.set("retry-after", &s.to_string())?;
+        }
+        if let Some(a) = &extra.authenticate {
+            headers.set("www-authenticate", a)?;
+        }
+        if let Some(a) = extra.allow {
+            headers.set("allow", a)?;
+        }
+        Ok(Response::ok(body)?
+            .with_status(self.status)
+            .with_headers(headers))
+    }
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+/// The core's errors, with the status per variant: an exhausted counter is the caller's
+/// conflict (409, the core's code), a `since` ahead of the log is 409 `since_ahead`, a key or
+/// option the configuration gave is `not_configured`; anything else — an unknown device, an
+/// update the origin failed to build — is a request the Worker should never have made, so it is
+/// internal. (The edge logs the update errors of its refreshes; it never answers them.)
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match &e {
+            Error::Log(
+                LogError::SlotsExhausted | LogError::EpochExhausted | LogError::SeqExhausted,
+                _,
+            ) => Self::raw(409, e.code(), e.message().to_owned()),
+            Error::Log(LogError::SinceAhead, _) => {
+                Self::new(ApiCode::SinceAhead, e.message().to_owned())
+            }
+            Error::Log(LogError::InvalidAccount, _) => Self::invalid(e.message().to_owned()),
+            Error::Key(..)
+            | Error::Config(ConfigError::InvalidOption | ConfigError::KeyReuse, _) => {
+                Self::not_configured(e.to_string())
+            }
+            _ => Self::internal(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use epochgate::{KeyError, UpdateError};
+
+    fn status_of(e: Error) -> (u16, &'static str) {
+        let a = ApiError::from(e);
+        (a.status(), a.code())
+    }
+
+    #[test]
+    fn token_refusals_carry_rfc6750_header() {
+        for reason in Reason::ALL {
+            let e = ApiError::refused(reason, "m");
+            assert_eq!((e.status(), e.code()), (401, reason.code()));
+            assert_eq!(
+                e.authenticate(),
+                Some(
+                    format!(
+                        "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                        reason.code()
+                    )
+                    .as_str()
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn core_errors_map_per_variant() {
+        let m = || "m".into();
+        assert_eq!(
+            status_of(Error::Log(LogError::SlotsExhausted, m())),
+            (409, "slots_exhausted")
+        );
+        assert_eq!(
+            status_of(Error::Log(LogError::EpochExhausted, m())),
+            (409, "epoch_exhausted")
+        );
+        assert_eq!(
+            status_of(Error::Log(LogError::UnknownDevice, m())),
+            (500, "internal_error")
+        );
+        assert_eq!(
+            status_of(Error::Log(LogError::InvalidAccount, m())),
+            (400, "invalid_input")
+        );
+        assert_eq!(
+            status_of(Error::Log(LogError::SeqExhausted, m())),
+            (409, "seq_exhausted")
+        );
+        assert_eq!(
+            status_of(Error::Log(LogError::SinceAhead, m())),
+            (409, "since_ahead")
+        );
+        for u in [
+            UpdateError::Malformed,
+            UpdateError::UnsupportedVersion,
+            UpdateError::UnknownKey,
+            UpdateError::BadSignature,
+            UpdateError::NoRevocationKeys,
+            UpdateError::Stale,
+            UpdateError::Gap,
+            UpdateError::FromFuture,
+            UpdateError::Unavailable,
+        ] {
+            assert_eq!(status_of(Error::Update(u, m())), (500, "internal_error"));
+        }
+        assert_eq!(
+            status_of(Error::Key(KeyError::InvalidJwk, m())),
+            (503, "not_configured")
+        );
+        assert_eq!(
+            status_of(Error::Config(ConfigError::InvalidOption, m())),
+            (503, "not_configured")
+        );
+        assert_eq!(
+            status_of(Error::Config(ConfigError::KeyReuse, m())),
+            (503, "not_configured")
+        );
+        assert_eq!(
+            status_of(Error::Config(ConfigError::InvalidClaim, m())),
+            (500, "internal_error")
+        );
+    }
+
+    #[test]
+    fn internal_detail_stays_out_of_the_message() {
+        let e = ApiError::internal("secret detail");
+        assert!(!e.message().contains("secret"));
+        assert_eq!(e.log_line(), "internal_error: secret detail");
+    }
+}

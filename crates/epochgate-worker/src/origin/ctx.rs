@@ -1,0 +1,98 @@
+//! What one request at the origin works with: the object's settings built once ([`Ready`]),
+//! the per-request context every handler is a method on ([`Ctx`]), and the caller's identity
+//! before ([`Claimed`]) and after ([`Caller`]) the origin checked it against its own state.
+
+use std::cell::{RefCell, RefMut};
+
+use epochgate::{AccountId, DeviceSlot, Epoch, Issuer, Reason, RevocationLog, SessionId};
+use worker::Request;
+
+use super::push::Sockets;
+use super::store::{ClientInfo, Revocations, SessionRow, Store};
+use crate::config::TokenProfile;
+use crate::error::ApiError;
+use crate::http::{header, internal};
+use crate::password::Argon2Params;
+
+type R<T> = std::result::Result<T, ApiError>;
+
+/// What the object builds once: the store, the revocation log, keys and settings.
+pub(crate) struct Ready {
+    pub(super) store: Store,
+    pub(super) log: RefCell<RevocationLog<Revocations>>,
+    pub(super) issuer: Issuer,
+    pub(super) profile: TokenProfile,
+    pub(super) argon2: Argon2Params,
+    pub(super) last_seen_interval: i64,
+}
+
+/// One request at the origin, its body already read: every handler is a method on it and none
+/// awaits.
+pub(crate) struct Ctx<'a> {
+    pub(super) ready: &'a Ready,
+    pub(super) sockets: Sockets<'a>,
+    pub(super) client: ClientInfo,
+    pub(super) now: i64,
+}
+
+impl Ctx<'_> {
+    pub(super) fn store(&self) -> &Store {
+        &self.ready.store
+    }
+
+    /// The revocation log, for one transition (no handler holds it across another call).
+    pub(super) fn log(&self) -> R<RefMut<'_, RevocationLog<Revocations>>> {
+        self.ready.log.try_borrow_mut().map_err(ApiError::internal)
+    }
+}
+
+/// The identity the edge says it verified, not yet checked against the origin's own state.
+pub(super) struct Claimed {
+    pub(super) account: AccountId,
+    pub(super) session: SessionId,
+    pub(super) device: DeviceSlot,
+    pub(super) epoch: Epoch,
+}
+
+/// A caller whose identity the origin checked ([`Ctx::authorize`]): its account, and its
+/// session's row as it stood.
+pub(crate) struct Caller {
+    pub(super) account: AccountId,
+    pub(super) session: SessionRow,
+}
+
+/// A request that reached the origin without the identity its route needs: only a bug in the
+/// edge can send one.
+pub(super) fn no_identity() -> ApiError {
+    ApiError::refused(Reason::Malformed, "no verified identity reached the origin")
+}
+
+impl Claimed {
+    pub(super) fn from_headers(req: &Request) -> R<Self> {
+        let missing = no_identity;
+        Ok(Claimed {
+            account: header(req, internal::ACCOUNT)
+                .and_then(|a| AccountId::new(&a))
+                .ok_or_else(missing)?,
+            session: header(req, internal::SESSION)
+                .and_then(|s| SessionId::new(&s))
+                .ok_or_else(missing)?,
+            device: header(req, internal::DEVICE)
+                .and_then(|d| d.parse().ok())
+                .map(DeviceSlot)
+                .ok_or_else(missing)?,
+            epoch: header(req, internal::EPOCH)
+                .and_then(|e| e.parse().ok())
+                .map(Epoch)
+                .ok_or_else(missing)?,
+        })
+    }
+}
+
+pub(super) fn client_info(req: &Request) -> ClientInfo {
+    ClientInfo {
+        ip: header(req, internal::IP),
+        location: header(req, internal::LOCATION),
+        user_agent: header(req, internal::USER_AGENT),
+    }
+}

@@ -1,0 +1,265 @@
+//! Device sessions: the origin's own check of a caller, new sessions (a slot from the core log
+//! and a token), the sessions list, signing out one device or all of them (user and admin), and
+//! the activity log.
+
+use epochgate::{AccountId, DeviceSlot, Epoch, MintRequest, Reason, SessionId};
+use worker::Response;
+
+use super::ctx::{Caller, Claimed, Ctx};
+use super::push::Push;
+use super::store::SessionRow;
+use super::wire::{self, AdminSession, Device, Empty, Issued, NewEpoch, SessionOut, Sessions};
+use crate::error::{ApiCode, ApiError};
+use crate::host::random_id;
+use crate::http::{json, no_content, parse_json};
+use crate::vocab::{ActivityKind, SessionStatus, SignOutScope};
+
+type R<T> = std::result::Result<T, ApiError>;
+
+fn unknown_session(id: &str) -> ApiError {
+    ApiError::new(
+        ApiCode::UnknownSession,
+        format!("no session {id:?} on this account"),
+    )
+}
+
+fn account_id(account: &str) -> R<AccountId> {
+    AccountId::new(account).ok_or_else(|| ApiError::invalid(AccountId::RULE))
+}
+
+impl Ctx<'_> {
+    /// The origin's own check of a verified identity against its authoritative state: the
+    /// edge's view may be up to the staleness target behind.
+    pub(super) fn authorize(&self, claimed: Claimed) -> R<Caller> {
+        let state = self.log()?.state_of(&claimed.account)?;
+        if let Some(reason) = state.state.check(claimed.epoch, claimed.device) {
+            let message = match reason {
+                Reason::RevokedAll => {
+                    "the account signed out of all devices after this token was issued"
+                }
+                _ => "this device was signed out",
+            };
+            return Err(ApiError::refused(reason, message));
+        }
+        let session = self
+            .store()
+            .session(&claimed.account, claimed.session.as_str())?
+            .filter(|s| {
+                s.status == SessionStatus::Active
+                    && s.slot == claimed.device
+                    && s.epoch == claimed.epoch
+            })
+            .ok_or_else(|| {
+                ApiError::refused(
+                    Reason::RevokedDevice,
+                    "this session is not active at the origin",
+                )
+            })?;
+        self.store()
+            .touch_session(&session.id, self.now, self.ready.last_seen_interval)?;
+        Ok(Caller {
+            account: claimed.account,
+            session,
+        })
+    }
+
+    fn mint(
+        &self,
+        account: &AccountId,
+        session: &SessionId,
+        slot: DeviceSlot,
+        epoch: Epoch,
+    ) -> R<Issued> {
+        let token = self
+            .ready
+            .issuer
+            .mint(&MintRequest {
+                account: account.as_str(),
+                session: session.as_str(),
+                device: u32::from(slot.0),
+                epoch: u64::from(epoch.0),
+                now: self.now,
+                ttl: None,
+                jti: None,
+            })
+            .map_err(ApiError::internal)?;
+        let ttl = i64::try_from(self.ready.profile.ttl).unwrap_or(i64::MAX);
+        Ok(wire::issued(
+            token,
+            session.as_str(),
+            slot,
+            epoch,
+            self.now.saturating_add(ttl),
+        ))
+    }
+
+    /// Takes a slot through the core log, records the session and mints its token.
+    pub(super) fn new_session(&self, account: &AccountId, device: Device) -> R<Issued> {
+        let (slot, epoch) = {
+            let mut log = self.log()?;
+            (log.allocate_device(account)?, log.epoch_of(account)?)
+        };
+        let id =
+            SessionId::new(&random_id("s_")?).ok_or_else(|| ApiError::internal("session id"))?;
+        self.store().insert_session(&SessionRow {
+            id: id.clone(),
+            account: account.clone(),
+            slot,
+            epoch,
+            name: device.name,
+            kind: device.kind,
+            user_agent: self.client.user_agent.clone(),
+            ip: self.client.ip.clone(),
+            location: self.client.location.clone(),
+            created_at: self.now,
+            last_seen_at: self.now,
+            status: SessionStatus::Active,
+        })?;
+        self.store().log(
+            account,
+            ActivityKind::SignIn,
+            Some(&id),
+            &self.client,
+            self.now,
+        )?;
+        self.mint(account, &id, slot, epoch)
+    }
+
+    pub(super) fn list_sessions(&self, c: &Caller) -> R<Response> {
+        let rows = self.store().sessions(&c.account)?;
+        let sessions = rows
+            .iter()
+            .map(|s| SessionOut::new(s, s.id == c.session.id))
+            .collect();
+        Ok(json(200, &Sessions { sessions })?)
+    }
+
+    pub(super) fn activity(&self, c: &Caller) -> R<Response> {
+        let events = self.store().events(&c.account)?;
+        Ok(json(200, &wire::Activity { events })?)
+    }
+
+    /// Signs out one session of `account`; repeating it changes nothing. 204.
+    pub(super) fn sign_out_one(&self, account: &AccountId, id: &str) -> R<Response> {
+        let target = self
+            .store()
+            .session(account, id)?
+            .ok_or_else(|| unknown_session(id))?;
+        if target.status == SessionStatus::Active {
+            // A session of an older epoch was signed out by the epoch move already.
+            self.log()?
+                .revoke_device_of_epoch(account, target.epoch, target.slot)?;
+            self.store().sign_out_session(&target.id)?;
+            self.store().log(
+                account,
+                ActivityKind::SignOut,
+                Some(&target.id),
+                &self.client,
+                self.now,
+            )?;
+            self.sockets
+                .signed_out(Push::Session(&target.id), SignOutScope::Device);
+        }
+        Ok(no_content()?)
+    }
+
+    /// `E += 1` through the core log, every session but `keep` marked signed out, `keep` moved
+    /// to a new slot with a fresh token. Returns the new epoch and that token.
+    fn revoke_all(
+        &self,
+        account: &AccountId,
+        keep: Option<&SessionRow>,
+    ) -> R<(Epoch, Option<Issued>)> {
+        let epoch = self.log()?.revoke_all(account)?;
+        let issued = match keep {
+            Some(s) => {
+                let slot = self.log()?.allocate_device(account)?;
+                self.store().reslot_session(&s.id, slot, epoch, self.now)?;
+                Some(self.mint(account, &s.id, slot, epoch)?)
+            }
+            None => None,
+        };
+        let keep = keep.map(|s| &s.id);
+        self.store().sign_out_all_sessions(account, keep)?;
+        self.sockets
+            .signed_out(Push::Account { account, keep }, SignOutScope::All);
+        Ok((epoch, issued))
+    }
+
+    pub(super) fn sign_out_all(&self, c: &Caller, body: &[u8]) -> R<Response> {
+        let b: wire::SignOutAll = parse_json(body)?;
+        self.reauthenticate(&c.account, b.password.as_deref(), b.totp.as_deref())?;
+        self.sign_out_others(c, b.keep_current.unwrap_or(false), ActivityKind::SignOutAll)
+    }
+
+    /// Moves the account to a new epoch (keeping the caller's device with a fresh token when
+    /// asked), records `kind` and answers `{epoch, token?}`.
+    pub(super) fn sign_out_others(
+        &self,
+        c: &Caller,
+        keep_current: bool,
+        kind: ActivityKind,
+    ) -> R<Response> {
+        let keep = keep_current.then_some(&c.session);
+        let (epoch, issued) = self.revoke_all(&c.account, keep)?;
+        self.store().log(
+            &c.account,
+            kind,
+            Some(&c.session.id),
+            &self.client,
+            self.now,
+        )?;
+        Ok(json(200, &NewEpoch::new(epoch, issued))?)
+    }
+
+    pub(super) fn admin_session(&self, account: &str, body: &[u8]) -> R<Response> {
+        let account = account_id(account)?;
+        let b: AdminSession = parse_json(body)?;
+        let issued = self.new_session(&account, wire::device(b.device)?)?;
+        Ok(json(201, &issued)?)
+    }
+
+    pub(super) fn admin_sign_out_one(&self, account: &str, id: &str) -> R<Response> {
+        // No such account holds no such session.
+        let account = AccountId::new(account).ok_or_else(|| unknown_session(id))?;
+        self.sign_out_one(&account, id)
+    }
+
+    /// With an `Idempotency-Key`, the first answer is stored with the epoch move (one
+    /// transaction) and replayed for 24 h.
+    pub(super) fn admin_sign_out_all(
+        &self,
+        account: &str,
+        body: &[u8],
+        key: Option<String>,
+    ) -> R<Response> {
+        let account = account_id(account)?;
+        let _: Empty = parse_json(body)?;
+        if let Some(k) = &key {
+            if k.len() > 200 {
+                return Err(ApiError::invalid(
+                    "Idempotency-Key must be at most 200 bytes",
+                ));
+            }
+            if let Some((status, stored)) = self.store().idempotent(&account, k, self.now)? {
+                let value: serde_json::Value =
+                    serde_json::from_str(&stored).map_err(ApiError::internal)?;
+                return Ok(json(status, &value)?);
+            }
+        }
+        let (epoch, _) = self.revoke_all(&account, None)?;
+        self.store().log(
+            &account,
+            ActivityKind::SignOutAll,
+            None,
+            &self.client,
+            self.now,
+        )?;
+        let answer = NewEpoch::new(epoch, None);
+        if let Some(k) = &key {
+            let stored = serde_json::to_string(&answer).map_err(ApiError::internal)?;
+            self.store().remember(&account, k, 200, &stored, self.now)?;
+        }
+        Ok(json(200, &answer)?)
+    }
+}

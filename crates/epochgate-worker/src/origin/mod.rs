@@ -1,0 +1,202 @@
+//! The origin: one SQLite-backed Durable Object that owns accounts, device sessions, epochs,
+//! the revocation log, the activity log, rate limits and TOTP. The edge is its only caller; it
+//! passes the verified identity and client details in [`internal`] headers.
+//!
+//! Map: this file builds the object's settings once (`ctx::Ready`), reads each request's body
+//! and then dispatches on the shared route table ([`crate::routes`]) to a handler, a method on
+//! the per-request `ctx::Ctx`. Handlers are synchronous: no `await` after the body is read, so each one
+//! is atomic with respect to other requests to the object, and its writes are durable before
+//! its answer leaves (the object's output gate). The revocation transitions are the core's
+//! [`RevocationLog`] over the SQLite rows of `store::Revocations`; the handlers live in
+//! `credentials.rs` (sign-up, login, re-authentication, password), `devices.rs` (sessions and
+//! sign-outs), `totp.rs`, `feed.rs` (revocation updates) and `push.rs` (WebSockets).
+
+mod credentials;
+mod ctx;
+mod devices;
+mod feed;
+mod push;
+mod store;
+mod totp;
+mod wire;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use epochgate::{Issuer, RevocationLog};
+use worker::{
+    durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket,
+    WebSocketIncomingMessage,
+};
+
+use crate::config::{self, OriginKeys, TokenProfile, DEFAULT_LAST_SEEN_INTERVAL};
+use crate::error::ApiError;
+use crate::host::now_secs;
+use crate::http::{has_body, header, internal, no_content, read_body, respond};
+use crate::routes::{Access, Route, Server};
+use ctx::{client_info, no_identity, Claimed, Ctx, Ready};
+use push::Sockets;
+use store::{Revocations, Store};
+
+type R<T> = std::result::Result<T, ApiError>;
+
+/// The `#[durable_object]` macro generates undocumented wasm-bindgen exports; this module
+/// keeps that exception to the one struct.
+#[allow(missing_docs)]
+mod object {
+    use super::*;
+
+    /// The origin Durable Object.
+    #[durable_object]
+    pub struct Origin {
+        pub(super) state: State,
+        pub(super) env: Env,
+        pub(super) ready: RefCell<Option<Rc<Ready>>>,
+    }
+}
+pub use object::Origin;
+
+impl DurableObject for Origin {
+    fn new(state: State, env: Env) -> Self {
+        Origin {
+            state,
+            env,
+            ready: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        respond(self.serve(&mut req).await)
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        push::on_message(&ws, message)
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        reason: String,
+        _was_clean: bool,
+    ) -> Result<()> {
+        push::on_close(&ws, code, reason);
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        push::on_error(&ws);
+        Ok(())
+    }
+}
+
+impl Origin {
+    fn ready(&self) -> R<Rc<Ready>> {
+        if let Some(r) = self.ready.borrow().as_ref() {
+            return Ok(r.clone());
+        }
+        let keys = OriginKeys::from_env(&self.env)?;
+        let profile = TokenProfile::from_env(&self.env)?;
+        let issuer = Issuer::new(
+            &profile.issuer,
+            &profile.audience,
+            keys.token,
+            Some(profile.ttl),
+            profile.token_type.as_deref(),
+        )?;
+        let store = Store::open(self.state.storage().sql())?;
+        let ready = Rc::new(Ready {
+            log: RefCell::new(RevocationLog::with_store(
+                Revocations(store.clone()),
+                keys.revocation,
+            )),
+            store,
+            issuer,
+            profile,
+            argon2: config::argon2_params(&self.env)?,
+            last_seen_interval: i64::try_from(config::number(
+                &self.env,
+                "LAST_SEEN_INTERVAL_SECONDS",
+                DEFAULT_LAST_SEEN_INTERVAL,
+            )?)
+            .unwrap_or(i64::MAX),
+        });
+        *self.ready.borrow_mut() = Some(ready.clone());
+        Ok(ready)
+    }
+
+    /// Reads the body — the request's only `await` — then runs the handler to completion.
+    async fn serve(&self, req: &mut Request) -> R<Response> {
+        let ready = self.ready()?;
+        let body = if has_body(&req.method()) {
+            read_body(req).await?
+        } else {
+            Vec::new()
+        };
+        let cx = Ctx {
+            ready: &ready,
+            sockets: Sockets::new(&self.state),
+            client: client_info(req),
+            now: now_secs(),
+        };
+        dispatch(&cx, req, &body)
+    }
+}
+
+/// Routes a request by the shared table: public routes as they are, admin routes once the
+/// edge vouched for the admin token, every other route once the caller's identity holds against
+/// the origin's own state.
+fn dispatch(cx: &Ctx<'_>, req: &Request, body: &[u8]) -> R<Response> {
+    let path = req.path();
+    let method = req.method();
+    let route = Route::find(&method, &path).map_err(|m| m.into_error(&method, &path))?;
+    let not_found = || Err(ApiError::not_found(&path));
+    if route.server() != Server::Origin {
+        return not_found();
+    }
+    match route.access() {
+        Access::Public => match route {
+            Route::SignUp => cx.sign_up(body),
+            Route::Login => cx.login(body),
+            Route::Revocations => cx.revocations(feed::since(req)?),
+            _ => not_found(),
+        },
+        Access::Admin => {
+            if header(req, internal::ADMIN).is_none() {
+                return Err(no_identity());
+            }
+            match route {
+                Route::AdminSession(account) => cx.admin_session(account, body),
+                Route::AdminSignOutSession { account, session } => {
+                    cx.admin_sign_out_one(account, session)
+                }
+                Route::AdminSignOutAll(account) => {
+                    cx.admin_sign_out_all(account, body, header(req, "idempotency-key"))
+                }
+                _ => not_found(),
+            }
+        }
+        Access::Token | Access::TokenOrQuery | Access::Internal => {
+            let c = cx.authorize(Claimed::from_headers(req)?)?;
+            match route {
+                Route::Touch => Ok(no_content()?),
+                Route::Sessions => cx.list_sessions(&c),
+                Route::SignOutSession(id) => cx.sign_out_one(&c.account, id),
+                Route::SignOutAll => cx.sign_out_all(&c, body),
+                Route::Password => cx.change_password(&c, body),
+                Route::Activity => cx.activity(&c),
+                Route::TotpStart => cx.totp_start(&c),
+                Route::TotpConfirm => cx.totp_confirm(&c, body),
+                Route::Events => {
+                    cx.sockets
+                        .accept(&c.account, &c.session.id, header(req, "upgrade"))
+                }
+                _ => not_found(),
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The origin's SQLite schema and the row operations on it, one file per group of tables. Rows
+//! are translated to and from core types at this boundary; the state transitions themselves are
+//! the core's ([`epochgate::RevocationLog`] over [`Revocations`]).
+//!
+//! Every method is synchronous: a Durable Object commits all writes made between two `await`s
+//! as one atomic batch, and its output gate holds the response until they are durable.
+
+mod accounts;
+mod events;
+mod limits;
+mod revocation;
+mod sessions;
+
+pub(crate) use events::Event;
+pub(crate) use revocation::Revocations;
+pub(crate) use sessions::SessionRow;
+
+use serde::de::DeserializeOwned;
+use worker::{SqlStorage, SqlStorageValue as V};
+
+use crate::error::ApiError;
+
+type R<T> = Result<T, ApiError>;
+
+/// Every table, created on first use. `revoked` holds the epoch's signed-out slots as a JSON
+/// array; `changed_seq` is the revocation sequence of the account's last viewer-visible change.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  totp_secret TEXT,
+  totp_pending TEXT,
+  totp_last_step INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revocation (
+  account TEXT PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  next_slot INTEGER NOT NULL,
+  revoked TEXT NOT NULL,
+  changed_seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS revocation_changed ON revocation (changed_seq);
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  slot INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  user_agent TEXT,
+  ip TEXT,
+  location TEXT,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  status TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS sessions_slot ON sessions (account, epoch, slot);
+CREATE INDEX IF NOT EXISTS sessions_account ON sessions (account, last_seen_at);
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY,
+  account TEXT NOT NULL,
+  type TEXT NOT NULL,
+  session TEXT,
+  at INTEGER NOT NULL,
+  ip TEXT,
+  location TEXT,
+  user_agent TEXT
+);
+CREATE INDEX IF NOT EXISTS events_account ON events (account, id);
+CREATE TABLE IF NOT EXISTS failures (account TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS failures_account ON failures (account, at);
+CREATE TABLE IF NOT EXISTS idempotency (
+  account TEXT NOT NULL,
+  key TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (account, key)
+);
+";
+
+/// Where a request came from, for sessions and the activity log.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClientInfo {
+    /// IP address.
+    pub(crate) ip: Option<String>,
+    /// Coarse location.
+    pub(crate) location: Option<String>,
+    /// User agent.
+    pub(crate) user_agent: Option<String>,
+}
+
+/// The origin's tables.
+#[derive(Clone, Debug)]
+pub(crate) struct Store {
+    sql: SqlStorage,
+}
+
+fn db(e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(format!("storage: {e}"))
+}
+
+fn int(n: impl Into<i64>) -> V {
+    V::Integer(n.into())
+}
+
+fn opt(s: &Option<String>) -> V {
+    s.clone().into()
+}
+
+/// A core id read back from a column; a row that breaks the id rule is a storage fault.
+fn id<T>(text: &str, new: impl FnOnce(&str) -> Option<T>) -> R<T> {
+    new(text).ok_or_else(|| db(format!("invalid id {text:?} in a row")))
+}
+
+impl Store {
+    /// Opens the store, creating the schema when missing.
+    pub(crate) fn open(sql: SqlStorage) -> R<Self> {
+        sql.exec(SCHEMA, None).map_err(db)?;
+        Ok(Store { sql })
+    }
+
+    fn all<T: DeserializeOwned>(&self, q: &str, args: Vec<V>) -> R<Vec<T>> {
+        self.sql.exec(q, args).map_err(db)?.to_array().map_err(db)
+    }
+
+    fn first<T: DeserializeOwned>(&self, q: &str, args: Vec<V>) -> R<Option<T>> {
+        Ok(self.all(q, args)?.into_iter().next())
+    }
+
+    fn run(&self, q: &str, args: Vec<V>) -> R<()> {
+        self.sql.exec(q, args).map_err(db)?;
+        Ok(())
+    }
+
+    /// Runs a write and returns how many rows it wrote.
+    fn written(&self, q: &str, args: Vec<V>) -> R<usize> {
+        Ok(self.sql.exec(q, args).map_err(db)?.rows_written())
+    }
+}

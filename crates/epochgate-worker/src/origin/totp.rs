@@ -1,0 +1,78 @@
+//! Two-factor authentication routes: `POST /v1/totp` hands out a pending secret, `POST
+//! /v1/totp/confirm` turns it on with a first code. The RFC 6238 arithmetic is `crate::totp`.
+
+use worker::Response;
+
+use super::ctx::{Caller, Ctx};
+use super::wire::{self, Code, TotpStarted};
+use crate::error::{ApiCode, ApiError};
+use crate::host::random_bytes;
+use crate::http::{json, no_content, parse_json};
+use crate::totp;
+use crate::vocab::ActivityKind;
+
+type R<T> = std::result::Result<T, ApiError>;
+
+/// The step `code` matches for the base32 secret at `now`, if any and later than `last` (a
+/// code works once).
+pub(super) fn code_step(secret_b32: &str, code: &str, now: i64, last: i64) -> Option<i64> {
+    let secret = totp::base32_decode(secret_b32)?;
+    totp::verify(&secret, code, now, last)
+}
+
+fn managed_elsewhere() -> ApiError {
+    ApiError::new(ApiCode::NoPassword, "this account is managed elsewhere")
+}
+
+impl Ctx<'_> {
+    pub(super) fn totp_start(&self, c: &Caller) -> R<Response> {
+        let account = self
+            .store()
+            .account_by_id(&c.account)?
+            .ok_or_else(managed_elsewhere)?;
+        if account.totp_secret.is_some() {
+            return Err(ApiError::new(
+                ApiCode::TotpAlreadyEnabled,
+                "two-factor authentication is already on",
+            ));
+        }
+        let secret = totp::base32_encode(&random_bytes::<20>()?);
+        self.store().set_totp_pending(&c.account, &secret)?;
+        let otpauth_uri = totp::otpauth_uri(&self.ready.profile.issuer, &account.email, &secret);
+        Ok(json(
+            200,
+            &TotpStarted {
+                secret,
+                otpauth_uri,
+            },
+        )?)
+    }
+
+    pub(super) fn totp_confirm(&self, c: &Caller, body: &[u8]) -> R<Response> {
+        let b: Code = parse_json(body)?;
+        let code = wire::required(b.code, "code")?;
+        let account = self
+            .store()
+            .account_by_id(&c.account)?
+            .ok_or_else(managed_elsewhere)?;
+        let pending = account.totp_pending.ok_or_else(|| {
+            ApiError::new(
+                ApiCode::TotpNotStarted,
+                "POST /v1/totp first to get a secret",
+            )
+        })?;
+        let step =
+            code_step(&pending, &code, self.now, account.totp_last_step).ok_or_else(|| {
+                ApiError::new(ApiCode::InvalidCode, "the code does not match the secret")
+            })?;
+        self.store().enable_totp(&c.account, &pending, step)?;
+        self.store().log(
+            &c.account,
+            ActivityKind::TotpEnabled,
+            Some(&c.session.id),
+            &self.client,
+            self.now,
+        )?;
+        Ok(no_content()?)
+    }
+}

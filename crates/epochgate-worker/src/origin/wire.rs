@@ -1,0 +1,297 @@
+//! The origin's request and response bodies (docs/CONTRACT.md section 4, `openapi.yaml`), and
+//! the checks on their fields. Every request field is optional here so that a missing one is a 400
+//! `invalid_input` naming it, not a serde message.
+
+use epochgate::{DeviceSlot, Epoch};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::origin::store::{Event, SessionRow};
+use crate::vocab::SessionStatus;
+
+type R<T> = Result<T, ApiError>;
+
+/// `{name, type}` of a device signing in.
+#[derive(Deserialize)]
+pub(crate) struct DeviceIn {
+    name: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// `POST /v1/accounts`.
+#[derive(Deserialize)]
+pub(crate) struct SignUp {
+    pub(crate) email: Option<String>,
+    pub(crate) password: Option<String>,
+}
+
+/// `POST /v1/login`.
+#[derive(Deserialize)]
+pub(crate) struct Login {
+    pub(crate) email: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) device: Option<DeviceIn>,
+    pub(crate) totp: Option<String>,
+}
+
+/// `POST /v1/sessions/sign-out-all`.
+#[derive(Deserialize)]
+pub(crate) struct SignOutAll {
+    pub(crate) password: Option<String>,
+    pub(crate) totp: Option<String>,
+    pub(crate) keep_current: Option<bool>,
+}
+
+/// `POST /v1/password`.
+#[derive(Deserialize)]
+pub(crate) struct PasswordChange {
+    pub(crate) current_password: Option<String>,
+    pub(crate) new_password: Option<String>,
+    pub(crate) keep_current: Option<bool>,
+}
+
+/// `POST /v1/totp/confirm`.
+#[derive(Deserialize)]
+pub(crate) struct Code {
+    pub(crate) code: Option<String>,
+}
+
+/// `POST /v1/admin/accounts/{account}/sessions`.
+#[derive(Deserialize)]
+pub(crate) struct AdminSession {
+    pub(crate) device: Option<DeviceIn>,
+}
+
+/// A body that must be `{}` (or empty).
+#[derive(Deserialize)]
+pub(crate) struct Empty {}
+
+/// A device's checked name and type.
+pub(crate) struct Device {
+    pub(crate) name: String,
+    pub(crate) kind: String,
+}
+
+/// 201 of a login or an admin-minted session.
+#[derive(Serialize)]
+pub(crate) struct Issued {
+    pub(crate) token: String,
+    pub(crate) session: String,
+    pub(crate) device: u16,
+    pub(crate) epoch: u32,
+    pub(crate) expires_at: i64,
+}
+
+/// 201 of `POST /v1/accounts`.
+#[derive(Serialize)]
+pub(crate) struct Created<'a> {
+    pub(crate) account: &'a str,
+}
+
+/// 200 of a sign-out-all or a password change: the new epoch, and a fresh token for the device
+/// that was kept, if one was.
+#[derive(Serialize)]
+pub(crate) struct NewEpoch {
+    epoch: u32,
+    #[serde(flatten)]
+    kept: Option<Kept>,
+}
+
+#[derive(Serialize)]
+struct Kept {
+    token: String,
+    session: String,
+    device: u16,
+    expires_at: i64,
+}
+
+impl NewEpoch {
+    pub(crate) fn new(epoch: Epoch, issued: Option<Issued>) -> Self {
+        NewEpoch {
+            epoch: epoch.0,
+            kept: issued.map(|i| Kept {
+                token: i.token,
+                session: i.session,
+                device: i.device,
+                expires_at: i.expires_at,
+            }),
+        }
+    }
+}
+
+/// 200 of `GET /v1/sessions`.
+#[derive(Serialize)]
+pub(crate) struct Sessions<'a> {
+    pub(crate) sessions: Vec<SessionOut<'a>>,
+}
+
+/// One entry of `GET /v1/sessions`.
+#[derive(Serialize)]
+pub(crate) struct SessionOut<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    location: &'a Option<String>,
+    ip: &'a Option<String>,
+    user_agent: &'a Option<String>,
+    created_at: i64,
+    last_seen_at: i64,
+    current: bool,
+    status: SessionStatus,
+    device: u16,
+    epoch: u32,
+}
+
+impl<'a> SessionOut<'a> {
+    pub(crate) fn new(s: &'a SessionRow, current: bool) -> Self {
+        SessionOut {
+            id: s.id.as_str(),
+            name: &s.name,
+            kind: &s.kind,
+            location: &s.location,
+            ip: &s.ip,
+            user_agent: &s.user_agent,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            current,
+            status: s.status,
+            device: s.slot.0,
+            epoch: s.epoch.0,
+        }
+    }
+}
+
+/// 200 of `GET /v1/activity`.
+#[derive(Serialize)]
+pub(crate) struct Activity {
+    pub(crate) events: Vec<Event>,
+}
+
+/// 200 of `POST /v1/totp`.
+#[derive(Serialize)]
+pub(crate) struct TotpStarted {
+    pub(crate) secret: String,
+    pub(crate) otpauth_uri: String,
+}
+
+/// A required field.
+pub(crate) fn required(v: Option<String>, what: &str) -> R<String> {
+    v.ok_or_else(|| ApiError::invalid(format!("{what} is required")))
+}
+
+/// A trimmed, lower-cased email address of a plausible shape.
+pub(crate) fn clean_email(email: &str) -> R<String> {
+    let e = email.trim().to_lowercase();
+    let ok = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        })
+        && !e.chars().any(char::is_whitespace);
+    ok.then_some(e)
+        .ok_or_else(|| ApiError::invalid("email must be an address like name@example.com"))
+}
+
+/// 8 to 256 characters.
+pub(crate) fn check_password_policy(p: &str, what: &str) -> R<()> {
+    let chars = p.chars().count();
+    if !(8..=256).contains(&chars) {
+        return Err(ApiError::invalid(format!(
+            "{what} must be 8 to 256 characters long"
+        )));
+    }
+    Ok(())
+}
+
+/// The device of a login or an admin-minted session: name 1 to 100 characters, type 1 to 40.
+pub(crate) fn device(d: Option<DeviceIn>) -> R<Device> {
+    let d =
+        d.ok_or_else(|| ApiError::invalid("device is required: {\"name\": ..., \"type\": ...}"))?;
+    let name = required(d.name, "device.name")?.trim().to_owned();
+    let kind = required(d.kind, "device.type")?.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid("device.name must be 1 to 100 characters"));
+    }
+    if kind.is_empty() || kind.chars().count() > 40 {
+        return Err(ApiError::invalid("device.type must be 1 to 40 characters"));
+    }
+    Ok(Device { name, kind })
+}
+
+/// The answer's device and epoch fields, from the core's types.
+pub(crate) fn issued(
+    token: String,
+    session: &str,
+    slot: DeviceSlot,
+    epoch: Epoch,
+    expires_at: i64,
+) -> Issued {
+    Issued {
+        token,
+        session: session.to_owned(),
+        device: slot.0,
+        epoch: epoch.0,
+        expires_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(clean_email(" A@Example.COM ").unwrap(), "a@example.com");
+        for bad in [
+            "a",
+            "@example.com",
+            "a@example",
+            "a@.com",
+            "a b@example.com",
+        ] {
+            assert_eq!(
+                clean_email(bad).unwrap_err().code(),
+                "invalid_input",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn devices() {
+        let d = |name: &str, kind: &str| {
+            device(Some(DeviceIn {
+                name: Some(name.into()),
+                kind: Some(kind.into()),
+            }))
+        };
+        let ok = d(" Laptop ", "browser").unwrap();
+        assert_eq!((ok.name.as_str(), ok.kind.as_str()), ("Laptop", "browser"));
+        assert!(d(" ", "browser").is_err());
+        assert!(d("x", &"t".repeat(41)).is_err());
+        assert!(device(None).is_err());
+    }
+
+    #[test]
+    fn new_epoch_with_and_without_token() {
+        let plain = serde_json::to_value(NewEpoch::new(Epoch(3), None)).unwrap();
+        assert_eq!(plain, serde_json::json!({ "epoch": 3 }));
+        let kept = NewEpoch::new(
+            Epoch(3),
+            Some(issued("t".into(), "s", DeviceSlot(1), Epoch(3), 9)),
+        );
+        assert_eq!(
+            serde_json::to_value(kept).unwrap(),
+            serde_json::json!({ "epoch": 3, "token": "t", "session": "s", "device": 1, "expires_at": 9 })
+        );
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(check_password_policy("1234567", "p").is_err());
+        assert!(check_password_policy("12345678", "p").is_ok());
+        assert!(check_password_policy(&"é".repeat(256), "p").is_ok());
+        assert!(check_password_policy(&"x".repeat(257), "p").is_err());
+    }
+}

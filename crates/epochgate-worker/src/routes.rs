@@ -1,0 +1,336 @@
+//! The route table: every HTTP route of the Worker with its method, who may call it and which
+//! half answers it. The edge authorises with it and the origin dispatches with it, so a route
+//! and its policy are written once.
+//!
+//! To add a route: a variant here (path in [`Route::at`], then [`Route::method`],
+//! [`Route::access`], [`Route::server`]), a handler in `edge/` (served by the edge) or
+//! `origin/` (served by the origin, dispatched in `origin/mod.rs`), and `openapi.yaml` (the
+//! test below compares the two).
+
+use worker::Method;
+
+use crate::error::ApiError;
+
+/// Who may call a route; the edge checks it before anything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone.
+    Public,
+    /// A valid session token in `Authorization`.
+    Token,
+    /// A valid session token in `Authorization` or `?access_token=` (browsers cannot set
+    /// headers on a WebSocket).
+    TokenOrQuery,
+    /// The admin token (`ADMIN_TOKEN`).
+    Admin,
+    /// Only the edge, with a verified identity; the internet gets 404.
+    Internal,
+}
+
+/// Which half answers a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Server {
+    /// The edge, from the isolate alone.
+    Edge,
+    /// The origin Durable Object.
+    Origin,
+    /// `UPSTREAM_URL` (or the built-in echo).
+    Upstream,
+}
+
+/// One route, with the path parameters it carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `GET /.well-known/jwks.json`.
+    Jwks,
+    /// `GET /.well-known/revocation-jwks.json`.
+    RevocationJwks,
+    /// `POST /v1/accounts`.
+    SignUp,
+    /// `POST /v1/login`.
+    Login,
+    /// `GET /v1/revocations`.
+    Revocations,
+    /// `GET /v1/edge/stats`.
+    EdgeStats,
+    /// `GET /v1/me`.
+    Me,
+    /// `GET /v1/sessions`.
+    Sessions,
+    /// `DELETE /v1/sessions/{id}`.
+    SignOutSession(&'a str),
+    /// `POST /v1/sessions/sign-out-all`.
+    SignOutAll,
+    /// `POST /v1/password`.
+    Password,
+    /// `GET /v1/activity`.
+    Activity,
+    /// `POST /v1/totp`.
+    TotpStart,
+    /// `POST /v1/totp/confirm`.
+    TotpConfirm,
+    /// `GET /v1/events` (WebSocket).
+    Events,
+    /// `/app` and everything under it, any method.
+    App,
+    /// `POST /v1/admin/accounts/{account}/sessions`.
+    AdminSession(&'a str),
+    /// `DELETE /v1/admin/accounts/{account}/sessions/{id}`.
+    AdminSignOutSession {
+        /// The account.
+        account: &'a str,
+        /// The session.
+        session: &'a str,
+    },
+    /// `POST /v1/admin/accounts/{account}/sign-out-all`.
+    AdminSignOutAll(&'a str),
+    /// `POST /internal/touch`: the edge reports a session's activity on edge-only routes.
+    Touch,
+}
+
+/// Why no route answers a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Miss {
+    /// No route has this path.
+    NotFound,
+    /// The path's route takes another method, named here for `Allow`.
+    MethodNotAllowed(&'static str),
+}
+
+impl<'a> Route<'a> {
+    /// The route at `path`, whatever the method. Parameters are never empty.
+    pub fn at(path: &'a str) -> Option<Self> {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        Some(match segments.as_slice() {
+            [".well-known", "jwks.json"] => Route::Jwks,
+            [".well-known", "revocation-jwks.json"] => Route::RevocationJwks,
+            ["v1", "accounts"] => Route::SignUp,
+            ["v1", "login"] => Route::Login,
+            ["v1", "revocations"] => Route::Revocations,
+            ["v1", "edge", "stats"] => Route::EdgeStats,
+            ["v1", "me"] => Route::Me,
+            ["v1", "sessions"] => Route::Sessions,
+            ["v1", "sessions", "sign-out-all"] => Route::SignOutAll,
+            ["v1", "sessions", id] if !id.is_empty() => Route::SignOutSession(id),
+            ["v1", "password"] => Route::Password,
+            ["v1", "activity"] => Route::Activity,
+            ["v1", "totp"] => Route::TotpStart,
+            ["v1", "totp", "confirm"] => Route::TotpConfirm,
+            ["v1", "events"] => Route::Events,
+            ["app"] | ["app", ..] => Route::App,
+            ["v1", "admin", "accounts", a, "sessions"] if !a.is_empty() => Route::AdminSession(a),
+            ["v1", "admin", "accounts", a, "sessions", id] if !a.is_empty() && !id.is_empty() => {
+                Route::AdminSignOutSession {
+                    account: a,
+                    session: id,
+                }
+            }
+            ["v1", "admin", "accounts", a, "sign-out-all"] if !a.is_empty() => {
+                Route::AdminSignOutAll(a)
+            }
+            ["internal", "touch"] => Route::Touch,
+            _ => return None,
+        })
+    }
+
+    /// The route for `method` at `path`.
+    pub fn find(method: &Method, path: &'a str) -> Result<Self, Miss> {
+        let route = Route::at(path).ok_or(Miss::NotFound)?;
+        match route.method() {
+            Some(m) if m != *method => Err(Miss::MethodNotAllowed(route.allow())),
+            _ => Ok(route),
+        }
+    }
+
+    /// The one method the route takes; `None` when it takes any.
+    pub fn method(&self) -> Option<Method> {
+        Some(match self {
+            Route::Jwks
+            | Route::RevocationJwks
+            | Route::Revocations
+            | Route::EdgeStats
+            | Route::Me
+            | Route::Sessions
+            | Route::Activity
+            | Route::Events => Method::Get,
+            Route::SignUp
+            | Route::Login
+            | Route::SignOutAll
+            | Route::Password
+            | Route::TotpStart
+            | Route::TotpConfirm
+            | Route::AdminSession(_)
+            | Route::AdminSignOutAll(_)
+            | Route::Touch => Method::Post,
+            Route::SignOutSession(_) | Route::AdminSignOutSession { .. } => Method::Delete,
+            Route::App => return None,
+        })
+    }
+
+    /// The `Allow` value: the method, or `*`.
+    pub fn allow(&self) -> &'static str {
+        match self.method() {
+            Some(Method::Get) => "GET",
+            Some(Method::Post) => "POST",
+            Some(Method::Delete) => "DELETE",
+            _ => "*",
+        }
+    }
+
+    /// Who may call it.
+    pub fn access(&self) -> Access {
+        match self {
+            Route::Jwks
+            | Route::RevocationJwks
+            | Route::SignUp
+            | Route::Login
+            | Route::Revocations
+            | Route::EdgeStats => Access::Public,
+            Route::Me
+            | Route::Sessions
+            | Route::SignOutSession(_)
+            | Route::SignOutAll
+            | Route::Password
+            | Route::Activity
+            | Route::TotpStart
+            | Route::TotpConfirm
+            | Route::App => Access::Token,
+            Route::Events => Access::TokenOrQuery,
+            Route::AdminSession(_)
+            | Route::AdminSignOutSession { .. }
+            | Route::AdminSignOutAll(_) => Access::Admin,
+            Route::Touch => Access::Internal,
+        }
+    }
+
+    /// Which half answers it.
+    pub fn server(&self) -> Server {
+        match self {
+            Route::Jwks | Route::RevocationJwks | Route::EdgeStats | Route::Me => Server::Edge,
+            Route::App => Server::Upstream,
+            _ => Server::Origin,
+        }
+    }
+}
+
+impl Miss {
+    /// The answer: 404 `not_found` or 405 `method_not_allowed` with `Allow`.
+    pub fn into_error(self, method: &Method, path: &str) -> ApiError {
+        match self {
+            Miss::NotFound => ApiError::not_found(path),
+            Miss::MethodNotAllowed(allow) => ApiError::method_not_allowed(method.as_ref(), allow),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_and_precedence() {
+        assert_eq!(
+            Route::at("/v1/sessions/s_1"),
+            Some(Route::SignOutSession("s_1"))
+        );
+        assert_eq!(
+            Route::at("/v1/sessions/sign-out-all"),
+            Some(Route::SignOutAll)
+        );
+        assert_eq!(Route::at("/v1/sessions/"), None);
+        assert_eq!(
+            Route::at("/v1/admin/accounts/a/sessions/s"),
+            Some(Route::AdminSignOutSession {
+                account: "a",
+                session: "s"
+            })
+        );
+        assert_eq!(Route::at("/v1/admin/accounts//sessions"), None);
+        assert_eq!(Route::at("/app"), Some(Route::App));
+        assert_eq!(Route::at("/app/x/y"), Some(Route::App));
+        assert_eq!(Route::at("/apps"), None);
+        assert_eq!(Route::at("/v1/nope"), None);
+    }
+
+    #[test]
+    fn methods_are_checked_after_the_path() {
+        assert_eq!(
+            Route::find(&Method::Get, "/v1/login"),
+            Err(Miss::MethodNotAllowed("POST"))
+        );
+        assert_eq!(
+            Route::find(&Method::Delete, "/v1/sessions/sign-out-all"),
+            Err(Miss::MethodNotAllowed("POST"))
+        );
+        assert_eq!(Route::find(&Method::Get, "/nope"), Err(Miss::NotFound));
+        assert_eq!(Route::find(&Method::Patch, "/app/x"), Ok(Route::App));
+        let e = Miss::MethodNotAllowed("POST").into_error(&Method::Get, "/v1/login");
+        assert_eq!((e.status(), e.code()), (405, "method_not_allowed"));
+    }
+
+    #[test]
+    fn internal_routes_are_not_public() {
+        assert_eq!(Route::Touch.access(), Access::Internal);
+        assert_eq!(Route::Touch.server(), Server::Origin);
+    }
+
+    /// Every operation of `openapi.yaml` is a route with the same method and security.
+    #[test]
+    fn matches_openapi() {
+        let spec = include_str!("../../../openapi.yaml");
+        let paths = spec
+            .split("\npaths:\n")
+            .nth(1)
+            .and_then(|s| s.split("\ncomponents:").next())
+            .unwrap();
+        let mut path = String::new();
+        let mut operations = Vec::new();
+        let mut lines = paths.lines().peekable();
+        while let Some(line) = lines.next() {
+            if let Some(p) = line.strip_prefix("  /") {
+                path = format!("/{}", p.trim_end_matches(':'));
+            } else if let Some(m) = line.strip_prefix("    ").and_then(|l| l.strip_suffix(':')) {
+                if m.starts_with(' ') || m.contains(' ') {
+                    continue;
+                }
+                // The operation's security: `[]` public, `admin`, or the default bearer.
+                let mut security = "bearer";
+                while let Some(next) = lines.peek() {
+                    if next.starts_with("    ") && !next.starts_with("     ") {
+                        break;
+                    }
+                    if next.starts_with("  /") {
+                        break;
+                    }
+                    let next = lines.next().unwrap();
+                    if next.trim() == "security: []" {
+                        security = "public";
+                    } else if next.trim() == "- admin: []" {
+                        security = "admin";
+                    }
+                }
+                operations.push((path.clone(), m.to_owned(), security));
+            }
+        }
+        assert!(operations.len() > 15, "{operations:?}");
+        for (path, method, security) in operations {
+            if path == "/" {
+                continue; // the page, served from www/ before the Worker runs
+            }
+            let concrete = path
+                .replace("{id}", "s_1")
+                .replace("{account}", "acct_1")
+                .replace("{path}", "x");
+            let m: Method = method.to_uppercase().into();
+            let route =
+                Route::find(&m, &concrete).unwrap_or_else(|e| panic!("{method} {path}: {e:?}"));
+            let access = match route.access() {
+                Access::Public => "public",
+                Access::Token | Access::TokenOrQuery => "bearer",
+                Access::Admin => "admin",
+                Access::Internal => "internal",
+            };
+            assert_eq!(access, security, "{method} {path}");
+        }
+    }
+}
