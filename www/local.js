@@ -1,6 +1,8 @@
 // In-browser validation of this page's own token with the epochgate WebAssembly validator (the
 // same core the edge runs): token keys from /.well-known/jwks.json, revocation state from the
-// signed updates of /v1/revocations, verified with the published revocation-update key.
+// signed updates of /v1/revocations, verified with the published revocation-update key. Which
+// update to ask for (a delta, or a snapshot after a gap or a since-ahead answer) and what a
+// refused one does is the core's Follower rule, the same the edge follows; this file only fetches.
 
 /** Where the revocation-update public key may be published, in order of preference. */
 const REVOCATION_KEY_URLS = ['/.well-known/revocation-jwks.json'];
@@ -9,6 +11,21 @@ const REVOCATION_KEY_URLS = ['/.well-known/revocation-jwks.json'];
 const UNCERTAIN = new Set(['state_stale', 'unknown_key', 'not_yet_valid', 'issued_in_future']);
 
 const nowSecs = () => Math.floor(Date.now() / 1000);
+
+/** At most this many fetches per pull: a delta, then the snapshot the Follower may ask for. */
+const MAX_FETCHES_PER_PULL = 3;
+
+/** GET /v1/revocations?since=N as a Follower answer; `failure` says why a fetch failed. */
+async function fetchUpdate(since) {
+  try {
+    const res = await fetch(`/v1/revocations?since=${since}`, { cache: 'no-store' });
+    if (res.status === 409) return { answer: { sinceAhead: true } }; // the origin restarted behind us
+    if (!res.ok) return { answer: { failed: true }, failure: `/v1/revocations answered ${res.status}` };
+    return { answer: { update: new Uint8Array(await res.arrayBuffer()) } };
+  } catch (e) {
+    return { answer: { failed: true }, failure: e?.message ?? String(e) };
+  }
+}
 
 async function fetchJson(url) {
   const res = await fetch(url, { cache: 'no-store' });
@@ -26,8 +43,7 @@ export class LocalValidator {
     this.tokenKids = [];
     this.revocationSource = null;
     this.revocationError = null;
-    this.appliedAt = null;
-    this.applied = false;
+    this.follower = null;
     this.pulling = null;
     this.ready = this.load();
   }
@@ -52,7 +68,13 @@ export class LocalValidator {
         keys,
         ...(revocationKeys ? { revocationKeys, maxStateAge: this.maxStateAge } : {}),
       });
-      if (!revocationKeys) this.revocationError = 'the server publishes no revocation-update key, so revocations are not checked here';
+      if (revocationKeys) {
+        // A staleness target of 0: the page pulls when it wants the newest state (every 5 s, after
+        // a push, before inspecting a token), so every pull fetches.
+        this.follower = new mod.Follower({ stalenessTargetMs: 0 });
+      } else {
+        this.revocationError = 'the server publishes no revocation-update key, so revocations are not checked here';
+      }
       await this.pull();
     } catch (e) {
       this.error = e?.message ?? String(e);
@@ -67,27 +89,21 @@ export class LocalValidator {
   }
 
   async pullOnce() {
-    const fetchUpdate = async (since) => {
-      const res = await fetch(`/v1/revocations?since=${since}`, { cache: 'no-store' });
-      if (res.status === 409) return null; // the origin restarted behind us: take a snapshot
-      if (!res.ok) throw new Error(`/v1/revocations answered ${res.status}`);
-      return new Uint8Array(await res.arrayBuffer());
-    };
     try {
-      const since = this.applied ? this.validator.revocationSeq : 0;
-      let bytes = await fetchUpdate(since);
-      try {
-        if (bytes === null) throw Object.assign(new Error('since is ahead'), { code: 'update_gap' });
-        this.validator.applyRevocation(bytes, nowSecs());
-      } catch (e) {
-        if (e?.code !== 'update_gap' || since === 0) throw e;
-        bytes = await fetchUpdate(0);
-        if (bytes === null) throw new Error('the origin refused a snapshot');
-        this.validator.applyRevocation(bytes, nowSecs());
+      const plan = this.follower.plan(this.validator, Date.now());
+      // With a target of 0 the plan is "fetch" unless a refresh presumed lost is within its timeout.
+      if (plan.action !== 'fetch') return;
+      let since = plan.since;
+      for (let i = 0; i < MAX_FETCHES_PER_PULL; i++) {
+        const { answer, failure } = await fetchUpdate(since);
+        const next = this.follower.answer(this.validator, answer, Date.now());
+        if (next.next === 'fetch') {
+          since = next.since;
+          continue;
+        }
+        this.revocationError = next.next === 'done' ? null : (failure ?? `${next.error.code}: ${next.error.message}`);
+        return;
       }
-      this.applied = true;
-      this.appliedAt = Date.now();
-      this.revocationError = null;
     } catch (e) {
       this.revocationError = e?.code ? `${e.code}: ${e.message}` : (e?.message ?? String(e));
     }
@@ -110,8 +126,10 @@ export class LocalValidator {
   describeState() {
     if (!this.validator) return this.error ? 'not available' : 'loading';
     if (!this.revocationSource) return this.revocationError;
-    const seq = this.applied ? `sequence ${this.validator.revocationSeq}` : 'no update applied yet';
-    const age = this.appliedAt ? `, pulled ${Math.max(0, Math.round((Date.now() - this.appliedAt) / 1000))} s ago` : '';
+    // When the fetch of the newest applied update started; undefined before the first.
+    const at = this.follower?.fetchedAtMs;
+    const seq = at != null ? `sequence ${this.validator.revocationSeq}` : 'no update applied yet';
+    const age = at != null ? `, pulled ${Math.max(0, Math.round((Date.now() - at) / 1000))} s ago` : '';
     const err = this.revocationError ? ` (last pull failed: ${this.revocationError})` : '';
     return `${seq}${age}${err}`;
   }

@@ -1,0 +1,113 @@
+// Sign in and sign up, and the notice that says why this tab was signed out.
+import { errorText } from './api.js';
+import { describeDevice } from './device.js';
+import { $, announce, setInvalid, showError, showView } from './dom.js';
+
+const LEAVE_TEXT = {
+  device: 'This device was signed out from another device.',
+  all: 'Your account was signed out of all devices from another device, or its password was changed.',
+  self: 'You signed out of this device.',
+  'self-all': 'You signed out of all devices, including this one. Every device must sign in again.',
+};
+const TOKEN_TEXT = {
+  revoked_device: 'This device was signed out',
+  revoked_all: 'Your account was signed out of all devices',
+  expired: 'Your session expired',
+};
+
+/** The sentence for a session's end (`why` as given to Session.leave). */
+export function leaveText(why) {
+  let text = LEAVE_TEXT[why.kind] ?? '';
+  if (why.kind === 'token') {
+    text = `${TOKEN_TEXT[why.reason] ?? 'Your session is no longer valid'} (${why.reason}${why.local ? ', checked in this browser' : ''}).`;
+  }
+  return `${text} Sign in again to continue.`;
+}
+
+/**
+ * `api`, `session`; `enter()`: checks the new session and opens the account view (awaited, so
+ * the buttons stay disabled until then).
+ */
+export function createAuthForm({ api, session, enter }) {
+  /** Shows the form, prefilled with the device and email this tab used last. */
+  function show() {
+    showView('auth');
+    // The name and type this browser used last, else a guess the user can edit.
+    const d = session.device ?? describeDevice();
+    if (!$('device-name').value) $('device-name').value = d.name;
+    $('device-type').value = d.type;
+    if (session.email) $('auth-email').value = session.email;
+  }
+
+  function showSignedOut(why) {
+    $('signed-out-reason').textContent = leaveText(why);
+    $('signed-out').hidden = false;
+  }
+
+  function hideSignedOut() {
+    $('signed-out').hidden = true;
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    const action = event.submitter?.value ?? 'sign-in';
+    const email = $('auth-email');
+    const password = $('auth-password');
+    const name = $('device-name');
+    const error = $('auth-error');
+    for (const i of [email, password, name]) setInvalid(i, false);
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.value.trim())) { showError(error, 'Enter your email address, like name@example.com.'); setInvalid(email, true); email.focus(); return; }
+    if (password.value.length < 8) { showError(error, 'The password needs at least 8 characters.'); setInvalid(password, true); password.focus(); return; }
+    if (!name.value.trim()) { showError(error, 'Give this device a name.'); setInvalid(name, true); name.focus(); return; }
+    showError(error, '');
+    const buttons = [$('sign-in-button'), $('sign-up-button')];
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      if (action === 'sign-up') {
+        await api('POST', '/v1/accounts', { auth: false, body: { email: email.value.trim(), password: password.value } });
+      }
+      const totp = $('auth-totp').value.trim();
+      const res = await api('POST', '/v1/login', {
+        auth: false,
+        body: {
+          email: email.value.trim(),
+          password: password.value,
+          device: { name: name.value.trim(), type: $('device-type').value },
+          ...(totp ? { totp } : {}),
+        },
+      });
+      const signedIn = session.signIn(res.token, {
+        email: email.value.trim(),
+        totp: Boolean(totp),
+        device: { name: name.value.trim(), type: $('device-type').value },
+      });
+      if (!signedIn) return;
+      $('auth-form').reset();
+      $('auth-totp-field').hidden = true;
+      hideSignedOut();
+      announce(action === 'sign-up' ? 'Account created. You are signed in.' : 'You are signed in.');
+      await enter();
+    } catch (err) {
+      if (err.code === 'totp_required') {
+        $('auth-totp-field').hidden = false;
+        showError(error, 'This account has two-factor authentication: enter the 6-digit code from your authenticator app.');
+        $('auth-totp').focus();
+      } else {
+        showError(error, errorText(err));
+        if (err.code === 'invalid_credentials') { setInvalid(password, true); password.focus(); }
+        if (err.code === 'account_exists') email.focus();
+      }
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+  }
+
+  return {
+    show,
+    showSignedOut,
+    hideSignedOut,
+    wire() {
+      $('auth-form').addEventListener('submit', submit);
+    },
+  };
+}
