@@ -1,5 +1,5 @@
 // The WebAssembly package (pkg/node, built by scripts/build-pkg.sh) against jose: tokens cross in
-// both directions, and errors and verdicts have the shapes CONTRACTS.md section 3 promises.
+// both directions, and errors and verdicts have the shapes docs/CONTRACT.md section 3 promises.
 // Run: node --test tests/node/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
