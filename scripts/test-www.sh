@@ -2,15 +2,15 @@
 # Tests the Manage-devices page: unit tests of its helpers (QR encoder against golden symbols,
 # device prefill, relative times) and browser tests in headless Chromium (playwright-core,
 # /usr/bin/chromium or $CHROMIUM_BIN) against a real `wrangler dev` that the tests start on a
-# free port with fresh state and stop afterwards. Builds pkg/web first when it is missing.
+# free port with fresh state and stop afterwards. Builds pkg/web and pkg/node first when missing.
 # Exits non-zero when anything fails; node's own summary is the last thing printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-wasm-bindgen}"
 
-if [ ! -f pkg/web/epochgate.js ] || [ ! -f pkg/web/epochgate_bg.wasm ]; then
-  echo "[www] pkg/web is missing: building it with scripts/build-pkg.sh" >&2
+if [ ! -f pkg/web/epochgate.js ] || [ ! -f pkg/web/epochgate_bg.wasm ] || [ ! -f pkg/node/epochgate.js ]; then
+  echo "[www] pkg/web or pkg/node is missing: building them with scripts/build-pkg.sh" >&2
   scripts/build-pkg.sh
 fi
 echo "[www] staging pkg/web into www/pkg" >&2

@@ -1,6 +1,6 @@
 // The page's revocation pulls (www/local.js) in Node: LocalValidator.pullOnce fetching
 // /v1/revocations from a fake server and driving the core's Follower from pkg/node (built by
-// scripts/build-pkg.sh; skipped when missing). The rule is the Follower's: a delta since the
+// scripts/build-pkg.sh, which scripts/test-www.sh runs when it is missing). The rule is the Follower's: a delta since the
 // view's sequence, a snapshot after a gap or a since-ahead answer, a refused update counted and
 // the view unchanged; the inspector's sentence (describeState) says which.
 import assert from 'node:assert/strict';
@@ -10,8 +10,9 @@ import { afterEach, test } from 'node:test';
 import { LocalValidator } from '../../www/local.js';
 
 const pkg = new URL('../../pkg/node/epochgate.js', import.meta.url);
-const skip = existsSync(pkg) ? false : 'pkg/node is not built (scripts/build-pkg.sh)';
-const eg = skip ? null : createRequire(import.meta.url)(pkg.pathname);
+// No silent skip: without the package these tests would prove nothing.
+assert.ok(existsSync(pkg), 'pkg/node is not built: run scripts/build-pkg.sh (scripts/test-www.sh does)');
+const eg = createRequire(import.meta.url)(pkg.pathname);
 
 const NOW = Math.floor(Date.now() / 1000);
 const realFetch = globalThis.fetch;
@@ -49,12 +50,12 @@ function setup() {
   return { local, log, asked, server };
 }
 
-test('before any pull the inspector says so', { skip }, () => {
+test('before any pull the inspector says so', () => {
   const { local } = setup();
   assert.equal(local.describeState(), 'no update applied yet');
 });
 
-test('a snapshot first, then deltas since the view', { skip }, async () => {
+test('a snapshot first, then deltas since the view', async () => {
   const { local, log, asked } = setup();
   log.revokeAll('acct-1', NOW);
   await local.pull();
@@ -70,7 +71,7 @@ test('a snapshot first, then deltas since the view', { skip }, async () => {
   assert.deepEqual(local.follower.stats, { fetches: 2, snapshots: 1, applied: 2, refused: 0, failures: 0 });
 });
 
-test('a delta that does not fit (update_gap) is followed by a snapshot', { skip }, async () => {
+test('a delta that does not fit (update_gap) is followed by a snapshot', async () => {
   const { local, log, asked, server } = setup();
   log.revokeAll('acct-1', NOW);
   await local.pull();
@@ -85,7 +86,7 @@ test('a delta that does not fit (update_gap) is followed by a snapshot', { skip 
   assert.equal(local.follower.stats.refused, 1);
 });
 
-test('a since-ahead answer (409) is followed by a snapshot; a 409 to a snapshot fails', { skip }, async () => {
+test('a since-ahead answer (409) is followed by a snapshot; a 409 to a snapshot fails', async () => {
   const { local, log, asked, server } = setup();
   log.revokeAll('acct-1', NOW);
   await local.pull();
@@ -102,7 +103,7 @@ test('a since-ahead answer (409) is followed by a snapshot; a 409 to a snapshot 
   assert.match(local.describeState(), /^sequence 2, pulled \d+ s ago \(last pull failed: since_ahead: .+\)$/);
 });
 
-test('a refused update changes nothing and is counted; a failed fetch says why', { skip }, async () => {
+test('a refused update changes nothing and is counted; a failed fetch says why', async () => {
   const { local, log, server } = setup();
   log.revokeAll('acct-1', NOW);
   await local.pull();
@@ -128,7 +129,7 @@ test('a refused update changes nothing and is counted; a failed fetch says why',
   assert.match(local.describeState(), /^sequence 1, pulled 0 s ago$/);
 });
 
-test('pulls asked for while one runs share it', { skip }, async () => {
+test('pulls asked for while one runs share it', async () => {
   const { local, asked } = setup();
   await Promise.all([local.pull(), local.pull(), local.pull()]);
   assert.deepEqual(asked, [0]);
