@@ -13,6 +13,7 @@ export const EVENT_LABEL = Object.freeze({
   password_changed: 'Password changed',
   reauth_failed: 'Wrong password when confirming a change',
   totp_enabled: 'Two-factor authentication turned on',
+  totp_disabled: 'Two-factor authentication turned off',
 });
 
 /** `api`, `session`; `deviceNames()`: session id → device name, to say which device it was. */

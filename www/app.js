@@ -1,6 +1,7 @@
 // The Manage-devices page: sign up / sign in, the device list with per-device and all-device
-// sign-out, password change, TOTP enrolment, activity, live sign-out over /v1/events and a
-// token inspector backed by the in-browser validator. Plain ES modules, no framework.
+// sign-out, password change, two-factor authentication, activity, live sign-out (and security
+// notices) over /v1/events and a token inspector backed by the in-browser validator. Plain ES
+// modules, no framework.
 //
 // This module only wires: the session machine (session.js) holds the token and decides when the
 // session ends; the API client (api.js) reports token refusals to it; each feature module gets
@@ -26,12 +27,12 @@ const api = createApi({
 });
 
 const inspector = createInspector({ local, session });
-const live = createLive({ api, session });
+const live = createLive({ api, session, onSecurity: (event) => totp.changedElsewhere(event) });
 const devices = createDevices({ api, session, check: checkLocally, refresh });
 const activity = createActivity({ api, session, deviceNames: () => devices.names() });
 const signOutAll = createSignOutAll({ api, session, refresh });
 const password = createPasswordForm({ api, session, refresh });
-const totp = createTotp({ api, session, onEnabled: () => activity.load() });
+const totp = createTotp({ api, session, onChanged: () => activity.load() });
 const auth = createAuthForm({ api, session, enter: enterAccount });
 
 /** Reloads the device list and the activity. */

@@ -1,8 +1,10 @@
 // Live sign-out: the /v1/events WebSocket pushes `signed_out` the moment this device (or the
 // whole account) is signed out elsewhere. The session machine decides whether to act on it.
+// It also pushes `security` (two-factor authentication turned on or off by another device),
+// which signs nobody out: `onSecurity(event)` gets it.
 
-/** `api`, `session`. */
-export function createLive({ api, session }) {
+/** `api`, `session`, `onSecurity(event)`. */
+export function createLive({ api, session, onSecurity = () => {} }) {
   let socket = null;
   let retries = 0;
 
@@ -20,6 +22,7 @@ export function createLive({ api, session }) {
     ws.addEventListener('message', (e) => {
       let msg;
       try { msg = JSON.parse(e.data); } catch { return; }
+      if (msg?.type === 'security' && typeof msg.event === 'string') onSecurity(msg.event);
       if (msg?.type !== 'signed_out') return;
       session.signedOutElsewhere(msg.scope);
     });

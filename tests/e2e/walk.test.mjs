@@ -246,7 +246,10 @@ describe('the walk', () => {
   });
 
   test('TOTP enrolment, then a TOTP-verified sign-out-all and a TOTP login', async () => {
-    const start = await api('POST', '/v1/totp', { token: s.current, body: {} });
+    const unconfirmed = await api('POST', '/v1/totp', { token: s.current, body: {} });
+    assert.equal(unconfirmed.status, 401, 'enrolment asks for the password (takeover.test.mjs tries the rest)');
+    assert.equal(unconfirmed.body.error, 'reauth_required');
+    const start = await api('POST', '/v1/totp', { token: s.current, body: { password: s.password } });
     assert.equal(start.status, 200);
     assert.match(start.body.secret, /^[A-Z2-7]{32}$/);
     assert.ok(start.body.otpauth_uri.startsWith('otpauth://totp/'));
@@ -332,6 +335,7 @@ describe('the walk', () => {
       [() => api('POST', '/v1/sessions/sign-out-all', { token: s.current, raw: '{not json' }), 400, 'invalid_json'],
       [() => api('POST', '/v1/password', { token: s.current, body: { current_password: s.password } }), 400, 'invalid_input'],
       [() => api('POST', '/v1/totp/confirm', { token: s.current, body: {} }), 400, 'invalid_input'],
+      [() => api('DELETE', '/v1/totp', { token: s.current, body: { password: s.password } }), 401, 'reauth_required'],
       [() => api('GET', '/v1/nothing-here'), 404, 'not_found'],
       [() => api('GET', '/v1/sessions/x/y', { token: s.current }), 404, 'not_found'],
       [() => api('PUT', '/v1/sessions', { token: s.current }), 405, 'method_not_allowed'],

@@ -276,7 +276,18 @@ describe('Manage devices page', () => {
   let secret;
   test('two-factor enrolment shows the setup link as text and as a QR code, then confirms a code', async () => {
     await A.page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    // The password first: a session alone cannot turn two-factor authentication on.
+    const reauth = A.page.locator('#totp-reauth-form');
+    assert.equal(await A.page.evaluate(() => document.activeElement.id), 'totp-password');
+    await reauth.getByLabel('Your password').fill('not the password');
+    await reauth.getByRole('button', { name: 'Continue' }).click();
+    await A.page.getByText('That password is wrong. Two-factor authentication was not set up.').waitFor();
+    assert.equal(await reauth.getByLabel('Your password').getAttribute('aria-invalid'), 'true');
+    assert.equal(await A.page.locator('#totp-setup').isVisible(), false);
+    await reauth.getByLabel('Your password').fill(password);
+    await reauth.getByRole('button', { name: 'Continue' }).click();
     await A.page.getByText('Scan this code with your authenticator app').waitFor();
+    assert.equal(await reauth.isVisible(), false);
     const uri = await A.page.getByRole('textbox', { name: 'Setup link' }).inputValue();
     assert.match(uri, /^otpauth:\/\/totp\/.+secret=[A-Z2-7]+/);
     secret = new URL(uri).searchParams.get('secret');
@@ -291,6 +302,22 @@ describe('Manage devices page', () => {
     await A.page.getByLabel('Code from the app').fill(totpAt(secret, currentStep()));
     await A.page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
     await A.page.getByText('Two-factor authentication is on: signing in asks for a code').waitFor();
+    // B, signed in elsewhere, is told at once and stays signed in; its activity list shows it.
+    await B.page.getByText('Two-factor authentication was turned on from another device.').waitFor({ timeout: 15000 });
+    await B.page.locator('#activity li', { hasText: 'Two-factor authentication turned on' }).first().waitFor();
+    assert.equal(await B.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), true);
+    await B.page.getByText('Two-factor authentication is on: signing in asks for a code').waitFor();
+
+    // Turning it off asks for the password and a current code (checked before anything is sent).
+    await A.page.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
+    const off = A.page.locator('#totp-off-form');
+    assert.equal(await A.page.evaluate(() => document.activeElement.id), 'totp-off-password');
+    await off.getByLabel('Your password').fill(password);
+    await off.getByRole('button', { name: 'Turn it off' }).click();
+    await A.page.getByText('Enter your password and the 6-digit code shown in your authenticator app.').waitFor();
+    assert.equal(await off.getByLabel('Current code from your authenticator app').getAttribute('aria-invalid'), 'true');
+    await off.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await off.isVisible(), false);
 
     // Signing in now asks for a code (the next step's, since the current one was used).
     const D = await device(browser, w.base);
@@ -329,6 +356,43 @@ describe('Manage devices page', () => {
     assert.ok(sawRateLimit, 'a 429 with Retry-After was shown');
     await shot(A.page, 'sign-out-all-rate-limited', { fullPage: false });
     assert.equal((await call(w.base, 'GET', '/v1/me', { token: await storedToken(A.page) })).status, 200);
+  });
+
+  test('two-factor authentication turned off with the password and a current code (a fresh account)', async () => {
+    const F = await device(browser, w.base);
+    await F.page.getByLabel('Email').fill(`page-off-${Date.now()}@example.com`);
+    await F.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await F.page.getByRole('button', { name: 'Create account' }).click();
+    await F.page.getByRole('heading', { name: 'Manage devices' }).waitFor();
+    await F.page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    await F.page.locator('#totp-reauth-form').getByLabel('Your password').fill(PASSWORD);
+    await F.page.locator('#totp-reauth-form').getByRole('button', { name: 'Continue' }).click();
+    await F.page.getByText('Scan this code with your authenticator app').waitFor();
+    const secretF = new URL(await F.page.getByRole('textbox', { name: 'Setup link' }).inputValue()).searchParams.get('secret');
+    const step = currentStep();
+    await F.page.getByLabel('Code from the app').fill(totpAt(secretF, step));
+    await F.page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+    await F.page.getByText('Two-factor authentication is on: signing in asks for a code').waitFor();
+    assert.equal(await F.page.getByRole('button', { name: 'Set up two-factor authentication' }).isVisible(), false);
+
+    await F.page.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
+    const off = F.page.locator('#totp-off-form');
+    const near = [step - 1, step, step + 1, step + 2].map((n) => totpAt(secretF, n));
+    await off.getByLabel('Your password').fill(PASSWORD);
+    await off.getByLabel('Current code from your authenticator app').fill(['000000', '111111', '222222'].find((c) => !near.includes(c)));
+    await off.getByRole('button', { name: 'Turn it off' }).click();
+    await F.page.getByText('That password or code is wrong. Two-factor authentication is still on.').waitFor();
+    assert.equal(await off.getByLabel('Your password').getAttribute('aria-invalid'), 'true');
+    // The next step's code: the current one was used to turn it on.
+    await off.getByLabel('Current code from your authenticator app').fill(totpAt(secretF, step + 1));
+    await off.getByRole('button', { name: 'Turn it off' }).click();
+    await F.page.getByText('Add a code from an authenticator app to your password.').waitFor();
+    await F.page.getByRole('button', { name: 'Set up two-factor authentication' }).waitFor();
+    assert.equal(await off.isVisible(), false);
+    await F.page.locator('#activity li', { hasText: 'Two-factor authentication turned off' }).first().waitFor();
+    await F.page.locator('#activity li', { hasText: 'Two-factor authentication turned on' }).first().waitFor();
+    assert.deepEqual(F.problems.filter((p) => p.startsWith('pageerror') || p.startsWith('csp:')), []);
+    await F.context.close();
   });
 
   test('no script errors and no Content-Security-Policy violations on any device', () => {

@@ -5,7 +5,8 @@
 //! To add a route: a variant here (path in [`Route::at`], then [`Route::method`],
 //! [`Route::access`], [`Route::server`]), a handler in `edge/` (served by the edge) or
 //! `origin/` (served by the origin, dispatched in `origin/mod.rs`), and `openapi.yaml` (the
-//! test below compares the two).
+//! test below compares the two). A route that shares its path with another route of another
+//! method is also named in [`Route::sibling`] and [`Route::allow`].
 
 use worker::Method;
 
@@ -67,6 +68,8 @@ pub enum Route<'a> {
     Activity,
     /// `POST /v1/totp`.
     TotpStart,
+    /// `DELETE /v1/totp`.
+    TotpDisable,
     /// `POST /v1/totp/confirm`.
     TotpConfirm,
     /// `GET /v1/events` (WebSocket).
@@ -98,7 +101,8 @@ pub enum Miss {
 }
 
 impl<'a> Route<'a> {
-    /// The route at `path`, whatever the method. Parameters are never empty.
+    /// The route at `path`, whatever the method (of a path with two routes, the first; see
+    /// [`Route::sibling`]). Parameters are never empty.
     pub fn at(path: &'a str) -> Option<Self> {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         Some(match segments.as_slice() {
@@ -135,10 +139,19 @@ impl<'a> Route<'a> {
 
     /// The route for `method` at `path`.
     pub fn find(method: &Method, path: &'a str) -> Result<Self, Miss> {
-        let route = Route::at(path).ok_or(Miss::NotFound)?;
+        let route = Route::at(path).ok_or(Miss::NotFound)?.sibling(method);
         match route.method() {
             Some(m) if m != *method => Err(Miss::MethodNotAllowed(route.allow())),
             _ => Ok(route),
+        }
+    }
+
+    /// The route at the same path that takes `method`: itself unless its path has another
+    /// route for that method.
+    fn sibling(self, method: &Method) -> Self {
+        match (self, method) {
+            (Route::TotpStart, Method::Delete) => Route::TotpDisable,
+            (route, _) => route,
         }
     }
 
@@ -162,13 +175,18 @@ impl<'a> Route<'a> {
             | Route::AdminSession(_)
             | Route::AdminSignOutAll(_)
             | Route::Touch => Method::Post,
-            Route::SignOutSession(_) | Route::AdminSignOutSession { .. } => Method::Delete,
+            Route::SignOutSession(_) | Route::TotpDisable | Route::AdminSignOutSession { .. } => {
+                Method::Delete
+            }
             Route::App => return None,
         })
     }
 
-    /// The `Allow` value: the method, or `*`.
+    /// The `Allow` value: the methods of the routes at this path, or `*`.
     pub fn allow(&self) -> &'static str {
+        if matches!(self, Route::TotpStart | Route::TotpDisable) {
+            return "POST, DELETE";
+        }
         match self.method() {
             Some(Method::Get) => "GET",
             Some(Method::Post) => "POST",
@@ -193,6 +211,7 @@ impl<'a> Route<'a> {
             | Route::Password
             | Route::Activity
             | Route::TotpStart
+            | Route::TotpDisable
             | Route::TotpConfirm
             | Route::App => Access::Token,
             Route::Events => Access::TokenOrQuery,
@@ -263,9 +282,30 @@ mod tests {
             Err(Miss::MethodNotAllowed("POST"))
         );
         assert_eq!(Route::find(&Method::Get, "/nope"), Err(Miss::NotFound));
+        // Two routes at one path: each method finds its own, and Allow names both.
+        assert_eq!(Route::find(&Method::Post, "/v1/totp"), Ok(Route::TotpStart));
+        assert_eq!(
+            Route::find(&Method::Delete, "/v1/totp"),
+            Ok(Route::TotpDisable)
+        );
+        assert_eq!(
+            Route::find(&Method::Get, "/v1/totp"),
+            Err(Miss::MethodNotAllowed("POST, DELETE"))
+        );
         assert_eq!(Route::find(&Method::Patch, "/app/x"), Ok(Route::App));
         let e = Miss::MethodNotAllowed("POST").into_error(&Method::Get, "/v1/login");
         assert_eq!((e.status(), e.code()), (405, "method_not_allowed"));
+    }
+
+    #[test]
+    fn two_factor_changes_need_a_session() {
+        for r in [Route::TotpStart, Route::TotpDisable, Route::TotpConfirm] {
+            assert_eq!(
+                (r.access(), r.server()),
+                (Access::Token, Server::Origin),
+                "{r:?}"
+            );
+        }
     }
 
     #[test]

@@ -48,11 +48,13 @@ pub enum ActivityKind {
     ReauthFailed,
     /// Two-factor authentication turned on.
     TotpEnabled,
+    /// Two-factor authentication turned off.
+    TotpDisabled,
 }
 
 impl ActivityKind {
     /// Every kind.
-    pub const ALL: [ActivityKind; 8] = [
+    pub const ALL: [ActivityKind; 9] = [
         ActivityKind::AccountCreated,
         ActivityKind::SignIn,
         ActivityKind::SignInFailed,
@@ -61,6 +63,7 @@ impl ActivityKind {
         ActivityKind::PasswordChanged,
         ActivityKind::ReauthFailed,
         ActivityKind::TotpEnabled,
+        ActivityKind::TotpDisabled,
     ];
 
     /// The word on the wire and in the `events.type` column.
@@ -74,6 +77,7 @@ impl ActivityKind {
             ActivityKind::PasswordChanged => "password_changed",
             ActivityKind::ReauthFailed => "reauth_failed",
             ActivityKind::TotpEnabled => "totp_enabled",
+            ActivityKind::TotpDisabled => "totp_disabled",
         }
     }
 }

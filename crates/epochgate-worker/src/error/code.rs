@@ -38,6 +38,8 @@ pub enum ApiCode {
     TotpAlreadyEnabled,
     /// 409: no pending two-factor secret to confirm.
     TotpNotStarted,
+    /// 409: two-factor authentication is off, so there is nothing to turn off.
+    TotpNotEnabled,
     /// 400: the two-factor code does not match.
     InvalidCode,
     /// 426: a WebSocket route called without `Upgrade: websocket`.
@@ -54,7 +56,7 @@ pub enum ApiCode {
 
 impl ApiCode {
     /// Every code, for vocabulary checks.
-    pub const ALL: [ApiCode; 23] = [
+    pub const ALL: [ApiCode; 24] = [
         ApiCode::InvalidInput,
         ApiCode::InvalidJson,
         ApiCode::PayloadTooLarge,
@@ -72,6 +74,7 @@ impl ApiCode {
         ApiCode::NoPassword,
         ApiCode::TotpAlreadyEnabled,
         ApiCode::TotpNotStarted,
+        ApiCode::TotpNotEnabled,
         ApiCode::InvalidCode,
         ApiCode::UpgradeRequired,
         ApiCode::AdminDisabled,
@@ -100,6 +103,7 @@ impl ApiCode {
             ApiCode::NoPassword => "no_password",
             ApiCode::TotpAlreadyEnabled => "totp_already_enabled",
             ApiCode::TotpNotStarted => "totp_not_started",
+            ApiCode::TotpNotEnabled => "totp_not_enabled",
             ApiCode::InvalidCode => "invalid_code",
             ApiCode::UpgradeRequired => "upgrade_required",
             ApiCode::AdminDisabled => "admin_disabled",
@@ -124,6 +128,7 @@ impl ApiCode {
             | ApiCode::NoPassword
             | ApiCode::TotpAlreadyEnabled
             | ApiCode::TotpNotStarted
+            | ApiCode::TotpNotEnabled
             | ApiCode::SinceAhead => 409,
             ApiCode::PayloadTooLarge => 413,
             ApiCode::UpgradeRequired => 426,

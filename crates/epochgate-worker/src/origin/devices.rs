@@ -5,6 +5,7 @@
 use epochgate::{AccountId, DeviceSlot, Epoch, MintRequest, Reason, SessionId};
 use worker::Response;
 
+use super::credentials::Proof;
 use super::ctx::{Caller, Claimed, Ctx};
 use super::push::Push;
 use super::store::SessionRow;
@@ -188,7 +189,12 @@ impl Ctx<'_> {
 
     pub(super) fn sign_out_all(&self, c: &Caller, body: &[u8]) -> R<Response> {
         let b: wire::SignOutAll = parse_json(body)?;
-        self.reauthenticate(&c.account, b.password.as_deref(), b.totp.as_deref())?;
+        self.reauthenticate(
+            &c.account,
+            Proof::PasswordOrCode,
+            b.password.as_deref(),
+            b.totp.as_deref(),
+        )?;
         self.sign_out_others(c, b.keep_current.unwrap_or(false), ActivityKind::SignOutAll)
     }
 

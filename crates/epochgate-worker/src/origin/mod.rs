@@ -189,7 +189,8 @@ fn dispatch(cx: &Ctx<'_>, req: &Request, body: &[u8]) -> R<Response> {
                 Route::SignOutAll => cx.sign_out_all(&c, body),
                 Route::Password => cx.change_password(&c, body),
                 Route::Activity => cx.activity(&c),
-                Route::TotpStart => cx.totp_start(&c),
+                Route::TotpStart => cx.totp_start(&c, body),
+                Route::TotpDisable => cx.totp_disable(&c, body),
                 Route::TotpConfirm => cx.totp_confirm(&c, body),
                 Route::Events => {
                     cx.sockets

@@ -1,12 +1,13 @@
 //! `GET /v1/events`: WebSockets accepted with the hibernation API and tagged by session
-//! (`s:<id>`) and account (`a:<id>`), told at once when their session is signed out and closed.
+//! (`s:<id>`) and account (`a:<id>`), told at once when their session is signed out and closed,
+//! and told (left open) when another session changes the account's two-factor authentication.
 
 use epochgate::{AccountId, SessionId};
 use serde::Serialize;
 use worker::{Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
 use crate::error::{ApiCode, ApiError};
-use crate::vocab::SignOutScope;
+use crate::vocab::{ActivityKind, SignOutScope};
 
 type R<T> = std::result::Result<T, ApiError>;
 
@@ -24,8 +25,16 @@ pub(crate) enum Push<'a> {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Message<'a> {
-    Hello { session: &'a str },
-    SignedOut { scope: &'static str },
+    Hello {
+        session: &'a str,
+    },
+    SignedOut {
+        scope: &'static str,
+    },
+    /// A change to how the account signs in, made by another session: not a sign-out.
+    Security {
+        event: &'static str,
+    },
 }
 
 fn session_tag(id: &SessionId) -> String {
@@ -76,23 +85,43 @@ impl<'a> Sockets<'a> {
         }) else {
             return;
         };
-        let (sockets, keep) = match to {
-            Push::Session(id) => (self.0.get_websockets_with_tag(&session_tag(id)), None),
-            Push::Account { account, keep } => (
-                self.0.get_websockets_with_tag(&account_tag(account)),
-                keep.map(session_tag),
-            ),
+        let sockets = match to {
+            Push::Session(id) => self.0.get_websockets_with_tag(&session_tag(id)),
+            Push::Account { account, keep } => self.others(account, keep),
         };
         for ws in sockets {
-            if let Some(k) = &keep {
-                if self.0.get_tags(&ws).iter().any(|t| t == k) {
-                    continue;
-                }
-            }
             // A socket that is already closing cannot be told; its session is revoked anyway.
             let _ = ws.send_with_str(&message);
             let _ = ws.close(Some(1000), Some("signed_out"));
         }
+    }
+
+    /// Tells the account's sessions other than `by` (which made the change) that its
+    /// two-factor authentication changed (`event`: `totp_enabled` or `totp_disabled`). Their
+    /// sockets stay open: nobody was signed out, but an owner who did not do it must learn it.
+    pub(super) fn security(&self, account: &AccountId, by: &SessionId, event: ActivityKind) {
+        let Ok(message) = serde_json::to_string(&Message::Security {
+            event: event.as_str(),
+        }) else {
+            return;
+        };
+        for ws in self.others(account, Some(by)) {
+            // A closing socket's page learns it from the activity log on its next load.
+            let _ = ws.send_with_str(&message);
+        }
+    }
+
+    /// The account's sockets, but not those of the session `keep`.
+    fn others(&self, account: &AccountId, keep: Option<&SessionId>) -> Vec<WebSocket> {
+        let keep = keep.map(session_tag);
+        self.0
+            .get_websockets_with_tag(&account_tag(account))
+            .into_iter()
+            .filter(|ws| {
+                keep.as_ref()
+                    .is_none_or(|k| !self.0.get_tags(ws).iter().any(|t| t == k))
+            })
+            .collect()
     }
 }
 
@@ -145,6 +174,12 @@ mod tests {
         assert_eq!(
             m(Message::SignedOut { scope: "all" }),
             serde_json::json!({ "type": "signed_out", "scope": "all" })
+        );
+        assert_eq!(
+            m(Message::Security {
+                event: ActivityKind::TotpDisabled.as_str()
+            }),
+            serde_json::json!({ "type": "security", "event": "totp_disabled" })
         );
         assert_eq!(
             m(Message::Hello { session: "s_1" }),

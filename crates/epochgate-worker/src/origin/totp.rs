@@ -1,8 +1,11 @@
-//! Two-factor authentication routes: `POST /v1/totp` hands out a pending secret, `POST
-//! /v1/totp/confirm` turns it on with a first code. The RFC 6238 arithmetic is `crate::totp`.
+//! Two-factor authentication routes: `POST /v1/totp` hands out a pending secret once the
+//! password is confirmed, `POST /v1/totp/confirm` turns it on with a first code, `DELETE
+//! /v1/totp` turns it off with the password and a current code. Each change is logged and
+//! pushed to the account's other live sessions. The RFC 6238 arithmetic is `crate::totp`.
 
 use worker::Response;
 
+use super::credentials::Proof;
 use super::ctx::{Caller, Ctx};
 use super::wire::{self, Code, TotpStarted};
 use crate::error::{ApiCode, ApiError};
@@ -25,7 +28,10 @@ fn managed_elsewhere() -> ApiError {
 }
 
 impl Ctx<'_> {
-    pub(super) fn totp_start(&self, c: &Caller) -> R<Response> {
+    /// A session token alone cannot enrol: whoever turns two-factor authentication on decides
+    /// who can sign in, so the password is asked for as for sign-out-all.
+    pub(super) fn totp_start(&self, c: &Caller, body: &[u8]) -> R<Response> {
+        let b: wire::TotpStart = parse_json(body)?;
         let account = self
             .store()
             .account_by_id(&c.account)?
@@ -36,6 +42,12 @@ impl Ctx<'_> {
                 "two-factor authentication is already on",
             ));
         }
+        self.reauthenticate(
+            &c.account,
+            Proof::PasswordOrCode,
+            b.password.as_deref(),
+            None,
+        )?;
         let secret = totp::base32_encode(&random_bytes::<20>()?);
         self.store().set_totp_pending(&c.account, &secret)?;
         let otpauth_uri = totp::otpauth_uri(&self.ready.profile.issuer, &account.email, &secret);
@@ -73,6 +85,40 @@ impl Ctx<'_> {
             &self.client,
             self.now,
         )?;
+        self.sockets
+            .security(&c.account, &c.session.id, ActivityKind::TotpEnabled);
+        Ok(no_content()?)
+    }
+
+    /// Turns two-factor authentication off, which needs the password and a current code.
+    pub(super) fn totp_disable(&self, c: &Caller, body: &[u8]) -> R<Response> {
+        let b: wire::TotpDisable = parse_json(body)?;
+        let account = self
+            .store()
+            .account_by_id(&c.account)?
+            .ok_or_else(managed_elsewhere)?;
+        if account.totp_secret.is_none() {
+            return Err(ApiError::new(
+                ApiCode::TotpNotEnabled,
+                "two-factor authentication is off",
+            ));
+        }
+        self.reauthenticate(
+            &c.account,
+            Proof::PasswordAndCode,
+            b.password.as_deref(),
+            b.totp.as_deref(),
+        )?;
+        self.store().disable_totp(&c.account)?;
+        self.store().log(
+            &c.account,
+            ActivityKind::TotpDisabled,
+            Some(&c.session.id),
+            &self.client,
+            self.now,
+        )?;
+        self.sockets
+            .security(&c.account, &c.session.id, ActivityKind::TotpDisabled);
         Ok(no_content()?)
     }
 }

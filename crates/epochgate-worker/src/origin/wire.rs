@@ -51,6 +51,20 @@ pub(crate) struct PasswordChange {
     pub(crate) keep_current: Option<bool>,
 }
 
+/// `POST /v1/totp`: the password, since enrolment happens while two-factor authentication is
+/// off.
+#[derive(Deserialize)]
+pub(crate) struct TotpStart {
+    pub(crate) password: Option<String>,
+}
+
+/// `DELETE /v1/totp`: the password and a current code, both.
+#[derive(Deserialize)]
+pub(crate) struct TotpDisable {
+    pub(crate) password: Option<String>,
+    pub(crate) totp: Option<String>,
+}
+
 /// `POST /v1/totp/confirm`.
 #[derive(Deserialize)]
 pub(crate) struct Code {

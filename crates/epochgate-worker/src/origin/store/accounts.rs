@@ -106,6 +106,15 @@ impl Store {
         )
     }
 
+    /// Turns two-factor authentication off: forgets the secret, any pending one and the last
+    /// step used, which belongs to the forgotten secret.
+    pub(crate) fn disable_totp(&self, id: &AccountId) -> R<()> {
+        self.run(
+            "UPDATE accounts SET totp_secret = NULL, totp_pending = NULL, totp_last_step = 0 WHERE id = ?",
+            vec![id.as_str().into()],
+        )
+    }
+
     /// Records the TOTP step just used, so its code cannot be replayed.
     pub(crate) fn use_totp_step(&self, id: &AccountId, step: i64) -> R<()> {
         self.run(

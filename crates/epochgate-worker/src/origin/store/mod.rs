@@ -11,6 +11,7 @@ mod limits;
 mod revocation;
 mod sessions;
 
+pub(crate) use accounts::Account;
 pub(crate) use events::Event;
 pub(crate) use revocation::Revocations;
 pub(crate) use sessions::SessionRow;
