@@ -1,6 +1,9 @@
 //! HTTP plumbing shared by the edge and the origin: JSON bodies with a size cap, JSON answers,
 //! and the internal headers the edge hands the origin.
 
+use std::pin::pin;
+
+use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{Headers, Method, Request, Response, Result};
@@ -74,15 +77,15 @@ pub fn has_body(method: &Method) -> bool {
     )
 }
 
-/// Reads the body, refusing more than [`MAX_BODY_BYTES`] (by `Content-Length` first, then by
-/// what actually arrives).
+/// Reads the body, refusing more than [`MAX_BODY_BYTES`]: by `Content-Length` before reading,
+/// then by what actually arrives, chunk by chunk, so a chunked body that is too large — or never
+/// ends — is refused as soon as the cap is passed, without reading (or waiting for) the rest.
+///
+/// The body is read through a reader that only releases its lock when dropped, rather than
+/// `Request::stream()`, whose stream cancels the body on drop: under `wrangler dev` a cancelled
+/// request body breaks the dev proxy's connection to the Worker, and the next request there
+/// fails (workerd#1741). Left unread, the rest is discarded with the request.
 pub async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            ApiCode::PayloadTooLarge,
-            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
-        )
-    };
     if let Some(len) = req.headers().get("content-length")? {
         if len
             .trim()
@@ -92,11 +95,41 @@ pub async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiErr
             return Err(too_large());
         }
     }
-    let bytes = req.bytes().await?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(too_large());
+    // A request without a body (null) has an empty one.
+    let Some(raw) = req.inner().body() else {
+        return Ok(Vec::new());
+    };
+    let mut body = wasm_streams::ReadableStream::from_raw(raw);
+    let chunks = pin!(body.get_reader().into_stream().map(|chunk| {
+        chunk
+            .map(|c| js_sys::Uint8Array::new(&c).to_vec())
+            .map_err(worker::Error::from)
+    }));
+    read_capped(chunks).await
+}
+
+/// Collects `chunks` while they fit in [`MAX_BODY_BYTES`]; stops at the first chunk past the cap
+/// without asking for another.
+async fn read_capped<S>(mut chunks: S) -> std::result::Result<Vec<u8>, ApiError>
+where
+    S: Stream<Item = Result<Vec<u8>>> + Unpin,
+{
+    let mut body = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk?;
+        if chunk.len() > MAX_BODY_BYTES - body.len() {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
     }
-    Ok(bytes)
+    Ok(body)
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        ApiCode::PayloadTooLarge,
+        format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+    )
 }
 
 /// Parses a JSON body into `T`. An empty body counts as `{}`.
@@ -124,6 +157,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, A
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::{stream, FutureExt};
 
     #[derive(serde::Deserialize, Debug)]
     struct Body {
@@ -144,5 +178,60 @@ mod tests {
             parse_json::<Body>(b"{\"a\": \"x\"}").unwrap_err().code(),
             "invalid_input"
         );
+    }
+
+    fn chunks(sizes: &[usize]) -> Vec<Result<Vec<u8>>> {
+        sizes.iter().map(|&n| Ok(vec![b'x'; n])).collect()
+    }
+
+    #[test]
+    fn bodies_up_to_the_cap_are_read_whole() {
+        let read = |sizes: &[usize]| {
+            read_capped(stream::iter(chunks(sizes)))
+                .now_or_never()
+                .expect("a finite stream is read at once")
+        };
+        assert_eq!(read(&[]).unwrap(), Vec::<u8>::new());
+        assert_eq!(read(&[3, 0, 4]).unwrap().len(), 7);
+        assert_eq!(
+            read(&[MAX_BODY_BYTES - 1, 1]).unwrap().len(),
+            MAX_BODY_BYTES
+        );
+    }
+
+    #[test]
+    fn bodies_past_the_cap_are_refused_at_the_chunk_that_passes_it() {
+        let read = |sizes: &[usize]| {
+            read_capped(stream::iter(chunks(sizes)))
+                .now_or_never()
+                .expect("a finite stream is read at once")
+                .unwrap_err()
+                .code()
+        };
+        assert_eq!(read(&[MAX_BODY_BYTES + 1]), "payload_too_large");
+        assert_eq!(read(&[MAX_BODY_BYTES, 1]), "payload_too_large");
+        assert_eq!(read(&[1024; 20]), "payload_too_large");
+    }
+
+    #[test]
+    fn a_body_that_never_ends_is_refused_once_past_the_cap() {
+        // 17 KiB, then a stream that stays open: the answer must not wait for its end.
+        let endless = stream::iter(chunks(&[1024; 17])).chain(stream::pending());
+        let refused = read_capped(endless)
+            .now_or_never()
+            .expect("refused without waiting for the rest");
+        assert_eq!(refused.unwrap_err().code(), "payload_too_large");
+        // Under the cap, the same open stream is still being read.
+        let open = stream::iter(chunks(&[1024; 3])).chain(stream::pending());
+        assert!(read_capped(open).now_or_never().is_none());
+    }
+
+    #[test]
+    fn a_failing_body_is_an_error() {
+        let failing = stream::iter(vec![
+            Ok(vec![b'x'; 10]),
+            Err(worker::Error::RustError("reset".into())),
+        ]);
+        assert!(read_capped(failing).now_or_never().unwrap().is_err());
     }
 }
