@@ -273,17 +273,7 @@ mod tests {
             status_of(Error::Log(LogError::SinceAhead, m())),
             (409, "since_ahead")
         );
-        for u in [
-            UpdateError::Malformed,
-            UpdateError::UnsupportedVersion,
-            UpdateError::UnknownKey,
-            UpdateError::BadSignature,
-            UpdateError::NoRevocationKeys,
-            UpdateError::Stale,
-            UpdateError::Gap,
-            UpdateError::FromFuture,
-            UpdateError::Unavailable,
-        ] {
+        for u in UpdateError::ALL {
             assert_eq!(status_of(Error::Update(u, m())), (500, "internal_error"));
         }
         assert_eq!(
