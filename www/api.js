@@ -6,7 +6,7 @@ import { retryText } from './time.js';
 
 /**
  * Token reasons of docs/CONTRACT.md section 3 (the core's refusal codes for a token): a 401 carrying
- * one means this session is over.
+ * one means this session is over, except the ones in NOT_DEFINITIVE.
  */
 export const TOKEN_REASONS = Object.freeze(['malformed', 'too_large', 'unsupported_algorithm', 'forbidden_header',
   'unknown_key', 'bad_signature', 'wrong_type', 'missing_claim', 'expired', 'not_yet_valid',
@@ -30,11 +30,19 @@ export function retryAfterSeconds(value, now = Date.now()) {
 }
 
 /**
- * Whether a 401 is about the token itself (the edge's `WWW-Authenticate: Bearer
- * error="invalid_token"`, or a token reason code), not an answer to a form such as a wrong
- * password when re-authenticating.
+ * Refusals that say nothing about the token: `state_stale` means the edge cannot confirm
+ * sign-outs right now (its revocation view is too old), so a token that is fine is refused too.
+ * The session keeps its token and tries again; only a definitive refusal ends it.
+ */
+export const NOT_DEFINITIVE = Object.freeze(['state_stale']);
+
+/**
+ * Whether a 401 ends the session: about the token itself (the edge's `WWW-Authenticate: Bearer
+ * error="invalid_token"`, or a token reason code) and definitive — not an answer to a form such
+ * as a wrong password when re-authenticating, and not `state_stale`.
  */
 export function isTokenRefusal(status, challenge, code) {
+  if (NOT_DEFINITIVE.includes(code)) return false;
   return status === 401 && (/invalid_token/.test(challenge ?? '') || TOKEN_REASONS.includes(code));
 }
 
@@ -79,6 +87,7 @@ export function createApi({
 export function errorText(err, context = {}) {
   switch (err.code) {
     case 'network': return `Could not reach the server. ${context.network ?? 'Check your connection and try again.'}`;
+    case 'state_stale': return `The server cannot confirm sign-outs right now, so it is not accepting sessions for a moment. ${context.network ?? 'Try again in a few seconds.'}`;
     case 'rate_limited': return `Too many failed attempts on this account. ${context.rateLimited ?? ''}${retryText(err.retryAfter)}`;
     case 'reauth_failed': return context.reauthFailed ?? 'That password or code is wrong.';
     case 'invalid_credentials': return 'Wrong email, password or code.';

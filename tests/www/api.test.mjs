@@ -2,7 +2,7 @@
 // through the callback, form answers left to the form, Retry-After, network failures, 204.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ApiError, TOKEN_REASONS, createApi, errorText, isTokenRefusal, retryAfterSeconds } from '../../www/api.js';
+import { ApiError, NOT_DEFINITIVE, TOKEN_REASONS, createApi, errorText, isTokenRefusal, retryAfterSeconds } from '../../www/api.js';
 
 const json = (status, body, headers = {}) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
@@ -138,7 +138,8 @@ test('an error without a JSON body gets an http_<status> code', async () => {
 test('the token refusal rule and the reason list', () => {
   assert.equal(TOKEN_REASONS.length, new Set(TOKEN_REASONS).size);
   assert.ok(Object.isFrozen(TOKEN_REASONS));
-  for (const reason of TOKEN_REASONS) assert.equal(isTokenRefusal(401, '', reason), true, reason);
+  for (const reason of TOKEN_REASONS) assert.equal(isTokenRefusal(401, '', reason), !NOT_DEFINITIVE.includes(reason), reason);
+  assert.deepEqual([...NOT_DEFINITIVE], ['state_stale']);
   assert.equal(isTokenRefusal(401, 'Bearer error="invalid_token"', 'whatever'), true);
   assert.equal(isTokenRefusal(401, 'Bearer realm="epochgate"', 'totp_required'), false);
   assert.equal(isTokenRefusal(403, 'Bearer error="invalid_token"', 'expired'), false);
@@ -153,4 +154,17 @@ test('errorText explains the common failures', () => {
   assert.equal(errorText(new ApiError(500, 'internal', '')), 'Something went wrong (internal).');
   const limited = Object.assign(new ApiError(429, 'rate_limited', ''), { retryAfter: 900 });
   assert.match(errorText(limited, { rateLimited: 'Nothing changed. ' }), /^Too many failed attempts on this account\. Nothing changed\. Try again in 15 minutes/);
+});
+
+test('a 401 state_stale keeps the session: no callback, not handled, the code reaches the caller', async () => {
+  // The edge's answer when its revocation view is too old: the token may well be fine.
+  const { api, refused } = client(() => json(401, { error: 'state_stale', message: 'the revocation view is 45 s old' }, {
+    'www-authenticate': 'Bearer error="invalid_token", error_description="state_stale"',
+  }));
+  const err = await rejection(api('GET', '/v1/me'));
+  assert.equal(err.code, 'state_stale');
+  assert.equal(err.status, 401);
+  assert.notEqual(err.handled, true);
+  assert.deepEqual(refused, []);
+  assert.match(errorText(err, { network: 'Trying again in a few seconds…' }), /cannot confirm sign-outs right now.*Trying again/);
 });
