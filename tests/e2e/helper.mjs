@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { devVars, format } from '../../scripts/gen-dev-vars.mjs';
+import WebSocket from 'ws';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -316,4 +317,25 @@ export function matchOperation(doc, method, path) {
 
 export function cleanup(...dirs) {
   for (const d of dirs) if (d) rmSync(d, { recursive: true, force: true });
+}
+
+/**
+ * Opens the `/v1/events` WebSocket of the worker at `base` with `token` (in the Authorization
+ * header, or `?access_token=` with `viaQuery`), collecting every message.
+ */
+export function openSocket(base, token, { viaQuery = false } = {}) {
+  const url = `${base.replace('http', 'ws')}/v1/events${viaQuery ? `?access_token=${token}` : ''}`;
+  const ws = new WebSocket(url, viaQuery ? {} : { headers: { authorization: `Bearer ${token}` } });
+  const messages = [];
+  const closed = new Promise((r) => ws.on('close', (code) => r(code)));
+  const hello = new Promise((ok, fail) => {
+    ws.on('message', (m) => {
+      const msg = JSON.parse(m.toString());
+      messages.push(msg);
+      if (msg.type === 'hello') ok(msg);
+    });
+    ws.on('error', fail);
+    ws.on('unexpected-response', (_req, res) => fail(new Error(`upgrade refused: ${res.statusCode}`)));
+  });
+  return { ws, messages, closed, hello, isOpen: () => ws.readyState === WebSocket.OPEN };
 }

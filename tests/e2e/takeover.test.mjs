@@ -6,10 +6,10 @@
 // sessions and listed in the activity log.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import WebSocket from 'ws';
 import {
   FAST_ARGON2, call, checkSchema, cleanup, currentStep, exchanges, loadOpenApi, makeSecrets,
   matchOperation, resolveRef, sleep, startWorker, totpAt, waitFor,
+  openSocket as helperOpenSocket,
 } from './helper.mjs';
 
 const secrets = makeSecrets();
@@ -31,18 +31,7 @@ after(async () => {
 const sockets = [];
 
 function openSocket(token) {
-  const ws = new WebSocket(`${w.base.replace('http', 'ws')}/v1/events`, { headers: { authorization: `Bearer ${token}` } });
-  const messages = [];
-  const hello = new Promise((ok, fail) => {
-    ws.on('message', (m) => {
-      const msg = JSON.parse(m.toString());
-      messages.push(msg);
-      if (msg.type === 'hello') ok(msg);
-    });
-    ws.on('error', fail);
-    ws.on('unexpected-response', (_req, res) => fail(new Error(`upgrade refused: ${res.statusCode}`)));
-  });
-  const s = { ws, messages, hello, isOpen: () => ws.readyState === WebSocket.OPEN };
+  const s = helperOpenSocket(w.base, token);
   sockets.push(s);
   return s;
 }

@@ -4,10 +4,10 @@
 // OpenAPI description.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import WebSocket from 'ws';
 import {
   FAST_ARGON2, call, checkSchema, resolveRef, cleanup, currentStep, decodeJwt, exchanges, loadOpenApi,
   makeSecrets, matchOperation, sleep, startWorker, totpAt, waitFor,
+  openSocket as helperOpenSocket,
 } from './helper.mjs';
 
 const secrets = makeSecrets();
@@ -39,22 +39,7 @@ function assertTokenRefusal(r, reason) {
   assert.equal(r.headers.get('www-authenticate'), `Bearer error="invalid_token", error_description="${reason}"`);
 }
 
-function openSocket(token, { viaQuery = false } = {}) {
-  const url = `${w.base.replace('http', 'ws')}/v1/events${viaQuery ? `?access_token=${token}` : ''}`;
-  const ws = new WebSocket(url, viaQuery ? {} : { headers: { authorization: `Bearer ${token}` } });
-  const messages = [];
-  const closed = new Promise((r) => ws.on('close', (code) => r(code)));
-  const hello = new Promise((ok, fail) => {
-    ws.on('message', (m) => {
-      const msg = JSON.parse(m.toString());
-      messages.push(msg);
-      if (msg.type === 'hello') ok(msg);
-    });
-    ws.on('error', fail);
-    ws.on('unexpected-response', (_req, res) => fail(new Error(`upgrade refused: ${res.statusCode}`)));
-  });
-  return { ws, messages, closed, hello, isOpen: () => ws.readyState === WebSocket.OPEN };
-}
+const openSocket = (token, opts) => helperOpenSocket(w.base, token, opts);
 
 const s = {}; // shared state of the walk
 
