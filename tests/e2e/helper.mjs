@@ -108,10 +108,15 @@ export async function startWorker({ secrets, vars = {}, persistTo, port } = {}) 
 /** Every exchange, for the OpenAPI conformance check. */
 export const exchanges = [];
 
-/** An HTTP call: JSON in, JSON (or bytes) out; records the exchange. */
-export async function call(base, method, path, { token, body, raw, headers = {} } = {}) {
+/**
+ * An HTTP call: JSON in, JSON (or bytes) out; records the exchange. `clientIp` is sent as
+ * `CF-Connecting-IP`, the header the edge reads the client address from (Cloudflare sets it in
+ * production; `wrangler dev` passes a client's own on).
+ */
+export async function call(base, method, path, { token, body, raw, headers = {}, clientIp } = {}) {
   const h = { ...headers };
   if (token) h.authorization = `Bearer ${token}`;
+  if (clientIp) h['cf-connecting-ip'] = clientIp;
   let payload;
   if (raw !== undefined) payload = raw;
   else if (body !== undefined) { payload = JSON.stringify(body); h['content-type'] = 'application/json'; }
@@ -320,12 +325,18 @@ export function cleanup(...dirs) {
 }
 
 /**
- * Opens the `/v1/events` WebSocket of the worker at `base` with `token` (in the Authorization
- * header, or `?access_token=` with `viaQuery`), collecting every message.
+ * Opens the `/v1/events` WebSocket of the worker at `base`, collecting every message: with
+ * `token` in the Authorization header, or `?access_token=<token>` with `viaQuery` (refused
+ * since issue 11), or `?ticket=` with `ticket` (and no Authorization). A refused upgrade
+ * rejects `hello` with an Error carrying `status` and the parsed `body`, and is recorded in
+ * `exchanges` like any other call.
  */
-export function openSocket(base, token, { viaQuery = false } = {}) {
-  const url = `${base.replace('http', 'ws')}/v1/events${viaQuery ? `?access_token=${token}` : ''}`;
-  const ws = new WebSocket(url, viaQuery ? {} : { headers: { authorization: `Bearer ${token}` } });
+export function openSocket(base, token, { viaQuery = false, ticket } = {}) {
+  const query = ticket !== undefined ? `?ticket=${encodeURIComponent(ticket)}`
+    : viaQuery ? `?access_token=${token}` : '';
+  const url = `${base.replace('http', 'ws')}/v1/events${query}`;
+  const header = ticket === undefined && !viaQuery && token;
+  const ws = new WebSocket(url, header ? { headers: { authorization: `Bearer ${token}` } } : {});
   const messages = [];
   const closed = new Promise((r) => ws.on('close', (code) => r(code)));
   const hello = new Promise((ok, fail) => {
@@ -335,7 +346,61 @@ export function openSocket(base, token, { viaQuery = false } = {}) {
       if (msg.type === 'hello') ok(msg);
     });
     ws.on('error', fail);
-    ws.on('unexpected-response', (_req, res) => fail(new Error(`upgrade refused: ${res.statusCode}`)));
+    ws.on('unexpected-response', (_req, res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        const type = res.headers['content-type'] ?? '';
+        let body = text;
+        if (type.includes('application/json')) { try { body = JSON.parse(text); } catch { /* kept as text */ } }
+        exchanges.push({ method: 'GET', path: '/v1/events', status: res.statusCode, body, type });
+        fail(Object.assign(new Error(`upgrade refused: ${res.statusCode} ${text}`), { status: res.statusCode, body }));
+        ws.terminate();
+      });
+    });
   });
   return { ws, messages, closed, hello, isOpen: () => ws.readyState === WebSocket.OPEN };
+}
+
+/**
+ * Opens the `/v1/events` WebSocket the way a browser does (it cannot set Authorization on a
+ * WebSocket): asks `POST /v1/events/ticket` with `token` for a single-use ticket, then opens
+ * `?ticket=`. Resolves to what {@link openSocket} returns, plus the `ticket`.
+ */
+export async function ticketSocket(base, token) {
+  const r = await call(base, 'POST', '/v1/events/ticket', { token, body: {} });
+  if (r.status !== 201) throw new Error(`ticket: ${r.status} ${JSON.stringify(r.body)}`);
+  return { ...openSocket(base, undefined, { ticket: r.body.ticket }), ticket: r.body.ticket };
+}
+
+// --- mail: the development outbox (MAIL_MODE=dev) --------------------------------------------
+
+/** The messages mailed to `to`, newest first (`GET /v1/admin/outbox`); throws unless 200. */
+export async function readOutbox(base, adminToken, to) {
+  const r = await call(base, 'GET', `/v1/admin/outbox?to=${encodeURIComponent(to)}`, { token: adminToken });
+  if (r.status !== 200) throw new Error(`outbox for ${to}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.messages;
+}
+
+/** The six-digit code in a mail's text, or null. */
+export function codeFrom(text) {
+  return text?.match(/\b(\d{6})\b/)?.[1] ?? null;
+}
+
+/** The token of a mailed "not you?" link (`PUBLIC_URL/#secure-account=<token>`), or null. */
+export function secureAccountTokenFrom(text) {
+  return text?.match(/#secure-account=([A-Za-z0-9._~-]+)/)?.[1] ?? null;
+}
+
+/**
+ * Waits for a message to `to` that is not among `seen` (ids of messages already read) and
+ * for which `match(message)` is truthy; returns that message.
+ */
+export async function newMail(base, adminToken, to, seen, match = () => true, ms = 10000) {
+  const known = new Set(seen);
+  return waitFor(`a new mail to ${to}`, async () => {
+    const all = await readOutbox(base, adminToken, to);
+    return all.find((m) => !known.has(m.id) && match(m)) ?? null;
+  }, ms, 50);
 }

@@ -22,6 +22,7 @@ mod http;
 mod origin;
 mod password;
 pub mod routes;
+mod sealed;
 mod totp;
 pub mod vocab;
 

@@ -19,9 +19,10 @@ pub enum Access {
     Public,
     /// A valid session token in `Authorization`.
     Token,
-    /// A valid session token in `Authorization` or `?access_token=` (browsers cannot set
-    /// headers on a WebSocket).
-    TokenOrQuery,
+    /// A valid session token in `Authorization`, or a single-use `?ticket=` from `POST
+    /// /v1/events/ticket` that the origin redeems (browsers cannot set headers on a WebSocket,
+    /// and a 30-day token must not travel in a URL).
+    TokenOrTicket,
     /// The admin token (`ADMIN_TOKEN`).
     Admin,
     /// Only the edge, with a verified identity; the internet gets 404.
@@ -50,6 +51,26 @@ pub enum Route<'a> {
     SignUp,
     /// `POST /v1/login`.
     Login,
+    /// `GET /.well-known/upstream-jwks.json`: the keys of the upstream assertion.
+    UpstreamJwks,
+    /// `POST /v1/password/reset`.
+    PasswordReset,
+    /// `POST /v1/password/reset/confirm`.
+    PasswordResetConfirm,
+    /// `POST /v1/secure-account`: the mailed "not you?" link.
+    SecureAccount,
+    /// `GET /v1/account`.
+    Account,
+    /// `POST /v1/reauth/email-code`.
+    EmailCode,
+    /// `POST /v1/recovery-codes`.
+    RecoveryCodes,
+    /// `POST /v1/email`.
+    EmailChange,
+    /// `POST /v1/events/ticket`.
+    EventsTicket,
+    /// `GET /v1/admin/outbox`: the development outbox.
+    AdminOutbox,
     /// `GET /v1/revocations`.
     Revocations,
     /// `GET /v1/edge/stats`.
@@ -110,6 +131,16 @@ impl<'a> Route<'a> {
             [".well-known", "revocation-jwks.json"] => Route::RevocationJwks,
             ["v1", "accounts"] => Route::SignUp,
             ["v1", "login"] => Route::Login,
+            [".well-known", "upstream-jwks.json"] => Route::UpstreamJwks,
+            ["v1", "password", "reset"] => Route::PasswordReset,
+            ["v1", "password", "reset", "confirm"] => Route::PasswordResetConfirm,
+            ["v1", "secure-account"] => Route::SecureAccount,
+            ["v1", "account"] => Route::Account,
+            ["v1", "reauth", "email-code"] => Route::EmailCode,
+            ["v1", "recovery-codes"] => Route::RecoveryCodes,
+            ["v1", "email"] => Route::EmailChange,
+            ["v1", "events", "ticket"] => Route::EventsTicket,
+            ["v1", "admin", "outbox"] => Route::AdminOutbox,
             ["v1", "revocations"] => Route::Revocations,
             ["v1", "edge", "stats"] => Route::EdgeStats,
             ["v1", "me"] => Route::Me,
@@ -160,14 +191,24 @@ impl<'a> Route<'a> {
         Some(match self {
             Route::Jwks
             | Route::RevocationJwks
+            | Route::UpstreamJwks
             | Route::Revocations
             | Route::EdgeStats
             | Route::Me
+            | Route::Account
             | Route::Sessions
             | Route::Activity
-            | Route::Events => Method::Get,
+            | Route::Events
+            | Route::AdminOutbox => Method::Get,
             Route::SignUp
             | Route::Login
+            | Route::PasswordReset
+            | Route::PasswordResetConfirm
+            | Route::SecureAccount
+            | Route::EmailCode
+            | Route::RecoveryCodes
+            | Route::EmailChange
+            | Route::EventsTicket
             | Route::SignOutAll
             | Route::Password
             | Route::TotpStart
@@ -200,11 +241,20 @@ impl<'a> Route<'a> {
         match self {
             Route::Jwks
             | Route::RevocationJwks
+            | Route::UpstreamJwks
             | Route::SignUp
             | Route::Login
+            | Route::PasswordReset
+            | Route::PasswordResetConfirm
+            | Route::SecureAccount
             | Route::Revocations
             | Route::EdgeStats => Access::Public,
             Route::Me
+            | Route::Account
+            | Route::EmailCode
+            | Route::RecoveryCodes
+            | Route::EmailChange
+            | Route::EventsTicket
             | Route::Sessions
             | Route::SignOutSession(_)
             | Route::SignOutAll
@@ -214,8 +264,9 @@ impl<'a> Route<'a> {
             | Route::TotpDisable
             | Route::TotpConfirm
             | Route::App => Access::Token,
-            Route::Events => Access::TokenOrQuery,
-            Route::AdminSession(_)
+            Route::Events => Access::TokenOrTicket,
+            Route::AdminOutbox
+            | Route::AdminSession(_)
             | Route::AdminSignOutSession { .. }
             | Route::AdminSignOutAll(_) => Access::Admin,
             Route::Touch => Access::Internal,
@@ -225,7 +276,11 @@ impl<'a> Route<'a> {
     /// Which half answers it.
     pub fn server(&self) -> Server {
         match self {
-            Route::Jwks | Route::RevocationJwks | Route::EdgeStats | Route::Me => Server::Edge,
+            Route::Jwks
+            | Route::RevocationJwks
+            | Route::UpstreamJwks
+            | Route::EdgeStats
+            | Route::Me => Server::Edge,
             Route::App => Server::Upstream,
             _ => Server::Origin,
         }
@@ -366,7 +421,7 @@ mod tests {
                 Route::find(&m, &concrete).unwrap_or_else(|e| panic!("{method} {path}: {e:?}"));
             let access = match route.access() {
                 Access::Public => "public",
-                Access::Token | Access::TokenOrQuery => "bearer",
+                Access::Token | Access::TokenOrTicket => "bearer",
                 Access::Admin => "admin",
                 Access::Internal => "internal",
             };

@@ -50,11 +50,23 @@ pub enum ActivityKind {
     TotpEnabled,
     /// Two-factor authentication turned off.
     TotpDisabled,
+    /// A sign-in from a user agent or location never seen on the account before (mailed).
+    SignInNewDevice,
+    /// A new set of recovery codes replaced the old one.
+    RecoveryCodesGenerated,
+    /// A recovery code was used (login or re-authentication).
+    RecoveryCodeUsed,
+    /// The account's email changed.
+    EmailChanged,
+    /// The password was reset with a mailed code (every device signed out).
+    PasswordReset,
+    /// The owner followed a "not you?" link: every device signed out, reset required.
+    AccountSecured,
 }
 
 impl ActivityKind {
     /// Every kind.
-    pub const ALL: [ActivityKind; 9] = [
+    pub const ALL: [ActivityKind; 15] = [
         ActivityKind::AccountCreated,
         ActivityKind::SignIn,
         ActivityKind::SignInFailed,
@@ -64,6 +76,12 @@ impl ActivityKind {
         ActivityKind::ReauthFailed,
         ActivityKind::TotpEnabled,
         ActivityKind::TotpDisabled,
+        ActivityKind::SignInNewDevice,
+        ActivityKind::RecoveryCodesGenerated,
+        ActivityKind::RecoveryCodeUsed,
+        ActivityKind::EmailChanged,
+        ActivityKind::PasswordReset,
+        ActivityKind::AccountSecured,
     ];
 
     /// The word on the wire and in the `events.type` column.
@@ -78,6 +96,12 @@ impl ActivityKind {
             ActivityKind::ReauthFailed => "reauth_failed",
             ActivityKind::TotpEnabled => "totp_enabled",
             ActivityKind::TotpDisabled => "totp_disabled",
+            ActivityKind::SignInNewDevice => "sign_in_new_device",
+            ActivityKind::RecoveryCodesGenerated => "recovery_codes_generated",
+            ActivityKind::RecoveryCodeUsed => "recovery_code_used",
+            ActivityKind::EmailChanged => "email_changed",
+            ActivityKind::PasswordReset => "password_reset",
+            ActivityKind::AccountSecured => "account_secured",
         }
     }
 }

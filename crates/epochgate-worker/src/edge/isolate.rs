@@ -6,7 +6,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use epochgate::{Follower, FollowerOptions, Options, Reason, Refusal, Session, Validator, Verdict};
+use epochgate::{
+    Follower, FollowerOptions, Options, PrivateKey, Reason, Refusal, Session, Validator, Verdict,
+};
 use sha2::{Digest, Sha256};
 use worker::Env;
 
@@ -32,6 +34,11 @@ pub(super) struct Stats {
 pub(super) struct Settings {
     pub(super) revocations_url: Option<String>,
     pub(super) upstream: Option<String>,
+    /// The token issuer (`ISSUER`), also the upstream assertion's `iss`.
+    pub(super) issuer: String,
+    /// The upstream assertion's key, or why there is none (`/app` with an upstream and the
+    /// upstream JWKS answer that error; nothing else needs the key).
+    pub(super) upstream_key: Result<PrivateKey, ApiError>,
     pub(super) admin_token_digest: Option<[u8; 32]>,
     pub(super) touch_interval_ms: f64,
 }
@@ -61,6 +68,8 @@ pub(super) fn digest(s: &str) -> [u8; 32] {
 fn build(env: &Env) -> R<Edge> {
     let keys = PublicKeys::from_env(env)?;
     let profile = TokenProfile::from_env(env)?;
+    let upstream_key = config::upstream_key(env, &keys);
+    let issuer = profile.issuer.clone();
     let cache_size = config::number(env, "TOKEN_CACHE_SIZE", DEFAULT_TOKEN_CACHE_SIZE)?;
     let mut options = Options {
         issuer: profile.issuer,
@@ -107,6 +116,8 @@ fn build(env: &Env) -> R<Edge> {
         settings: Settings {
             revocations_url: config::text(env, "REVOCATIONS_URL"),
             upstream: config::text(env, "UPSTREAM_URL"),
+            issuer,
+            upstream_key,
             admin_token_digest: config::text(env, "ADMIN_TOKEN").map(|t| digest(&t)),
             touch_interval_ms: touch as f64 * 1000.0,
         },

@@ -4,8 +4,9 @@
 //!
 //! Map: this file authorises each request by the shared route table ([`crate::routes`]) and
 //! answers the edge's own routes; `isolate.rs` holds the per-isolate state, `fresh.rs` drives
-//! the follower, `proxy.rs` forwards to the origin and to `/app`'s upstream. To add a check on a
-//! route's caller, change its [`Access`] (or add one) and handle it in [`serve`].
+//! the follower, `proxy.rs` forwards to the origin and to `/app`'s upstream, with the assertion
+//! `assertion.rs` signs. To add a check on a route's caller, change its [`Access`] (or add one)
+//! and handle it in [`serve`].
 //!
 //! Freshness: when the newest applied update was fetched longer ago than the staleness target
 //! (`STALENESS_TARGET_MS`, default 1000), the request that notices refreshes the view while
@@ -13,6 +14,7 @@
 //! hard limit is the core's `max_state_age` (`MAX_STATE_AGE`, default 30 s, judged on the
 //! update's signed creation time): beyond it valid tokens are refused with `state_stale`.
 
+mod assertion;
 mod fresh;
 mod isolate;
 mod proxy;
@@ -53,8 +55,8 @@ async fn serve(req: &mut Request, env: &Env, ctx: &Context) -> R<Response> {
             with_edge(env, |_| ())?;
             None
         }
-        Access::Token => Some(authenticate(req, env, false).await?),
-        Access::TokenOrQuery => Some(authenticate(req, env, true).await?),
+        Access::Token => Some(authenticate(req, env).await?),
+        Access::TokenOrTicket => token_or_ticket(req, env).await?,
         Access::Admin => {
             check_admin(req, env)?;
             None
@@ -83,36 +85,28 @@ fn local(route: Route<'_>, env: &Env, session: Option<&Session>) -> R<Response> 
         (Route::RevocationJwks, _) => {
             Ok(json(200, &with_edge(env, |e| e.revocation_jwks.clone())?)?)
         }
+        (Route::UpstreamJwks, _) => upstream_jwks(env),
         (Route::EdgeStats, _) => stats(env),
         (Route::Me, Some(s)) => Ok(json(200, &Me::from(s))?),
         _ => Err(ApiError::internal("an edge route without its handler")),
     }
 }
 
-fn bearer(req: &Request, allow_query: bool) -> R<Option<String>> {
-    if let Some(h) = req.headers().get("authorization")? {
-        let h = h.trim();
-        return match h.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
-                Ok(Some(token.trim().to_owned()))
-            }
-            _ => Ok(Some(String::new())),
-        };
-    }
-    if allow_query {
-        let url = req.url()?;
-        for (k, v) in url.query_pairs() {
-            if k == "access_token" {
-                return Ok(Some(v.into_owned()));
-            }
+fn bearer(req: &Request) -> R<Option<String>> {
+    let Some(h) = req.headers().get("authorization")? else {
+        return Ok(None);
+    };
+    match h.trim().split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Ok(Some(token.trim().to_owned()))
         }
+        _ => Ok(Some(String::new())),
     }
-    Ok(None)
 }
 
 /// Validates the request's token after making the view fresh enough.
-async fn authenticate(req: &Request, env: &Env, allow_query: bool) -> R<Arc<Session>> {
-    let Some(token) = bearer(req, allow_query)? else {
+async fn authenticate(req: &Request, env: &Env) -> R<Arc<Session>> {
+    let Some(token) = bearer(req)? else {
         return Err(ApiError::refused(
             Reason::Malformed,
             "no token: send Authorization: Bearer <token>",
@@ -122,6 +116,65 @@ async fn authenticate(req: &Request, env: &Env, allow_query: bool) -> R<Arc<Sess
     validate(env, &token)?.map_err(|r: Refusal| ApiError::token(&r))
 }
 
+/// [`Access::TokenOrTicket`]: a token in `Authorization`, checked as for [`Access::Token`];
+/// without one, a `?ticket=` passed on with no identity for the origin to redeem. A token in
+/// the query (`?access_token=`, accepted before tickets) is refused: URLs end up in logs.
+async fn token_or_ticket(req: &Request, env: &Env) -> R<Option<Arc<Session>>> {
+    if req.headers().has("authorization")? {
+        return Ok(Some(authenticate(req, env).await?));
+    }
+    let url = req.url()?;
+    let mut ticket = None;
+    let mut token_in_query = false;
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "ticket" => ticket = Some(v.into_owned()),
+            "access_token" => token_in_query = true,
+            _ => {}
+        }
+    }
+    match ticket {
+        Some(t) if plausible_ticket(&t) => {
+            with_edge(env, |_| ())?;
+            Ok(None)
+        }
+        Some(_) => Err(ApiError::new(
+            ApiCode::InvalidTicket,
+            "the ticket is unknown, used or expired: get a new one with POST /v1/events/ticket",
+        )),
+        None if token_in_query => Err(ApiError::refused(
+            Reason::Malformed,
+            "a token in the URL is not accepted: get a single-use ticket with POST \
+             /v1/events/ticket and open /v1/events?ticket=<ticket>, or send Authorization: Bearer",
+        )),
+        None => Err(ApiError::refused(
+            Reason::Malformed,
+            "no token: send Authorization: Bearer <token>, or ?ticket= from POST /v1/events/ticket",
+        )),
+    }
+}
+
+/// Whether `ticket` could be one the origin issued (base64url, at most 128 characters), so
+/// junk is answered here without a trip to the origin.
+fn plausible_ticket(ticket: &str) -> bool {
+    (1..=128).contains(&ticket.len())
+        && ticket
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `GET /.well-known/upstream-jwks.json`: the public key of the upstream assertion.
+fn upstream_jwks(env: &Env) -> R<Response> {
+    let jwks = with_edge(env, |e| {
+        e.settings
+            .upstream_key
+            .as_ref()
+            .map(|k| serde_json::json!({ "keys": [k.public().to_jwk()] }))
+            .map_err(Clone::clone)
+    })??;
+    Ok(json(200, &jwks)?)
+}
+
 fn check_admin(req: &Request, env: &Env) -> R<()> {
     let expected = with_edge(env, |e| e.settings.admin_token_digest)?.ok_or_else(|| {
         ApiError::new(
@@ -129,7 +182,7 @@ fn check_admin(req: &Request, env: &Env) -> R<()> {
             "the admin API is off: set the ADMIN_TOKEN secret to turn it on",
         )
     })?;
-    let given = bearer(req, false)?.unwrap_or_default();
+    let given = bearer(req)?.unwrap_or_default();
     if bool::from(digest(&given).ct_eq(&expected)) {
         return Ok(());
     }
@@ -239,5 +292,20 @@ impl Viewer for Isolate<'_> {
 
     async fn sleep(&self, ms: u64) {
         Delay::from(Duration::from_millis(ms)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plausible_ticket;
+    use base64::Engine;
+
+    #[test]
+    fn tickets_the_origin_issues_reach_it_and_junk_does_not() {
+        let issued = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xfb; 32]);
+        assert!(plausible_ticket(&issued), "{issued}");
+        for junk in ["", "a b", "a+b", "a/b", "a=", "é", &"a".repeat(129)] {
+            assert!(!plausible_ticket(junk), "{junk:?}");
+        }
     }
 }

@@ -1,17 +1,18 @@
 //! Requests the edge makes on a caller's behalf: forwarding to the origin object with the
 //! verified identity, background activity reports, revocation fetches, and `/app/*` to the
-//! upstream (or the built-in echo).
+//! upstream (or the built-in echo) with a signed assertion of the caller.
 
 use epochgate::Session;
 use serde_json::json;
 use wasm_bindgen::JsValue;
-use worker::{Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result};
+use worker::{Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result, Url};
 
+use super::assertion::{self, Claims};
 use super::fresh::Fetched;
 use super::isolate::with_edge;
 use crate::config::{ORIGIN_BINDING, ORIGIN_NAME};
 use crate::error::{ApiCode, ApiError};
-use crate::host::now_ms;
+use crate::host::{now_ms, now_secs, random_id};
 use crate::http::{has_body, internal, json, read_body, ORIGIN_URL};
 
 type R<T> = std::result::Result<T, ApiError>;
@@ -177,17 +178,24 @@ async fn fetch_update_inner(env: &Env, since: u64) -> R<Fetched> {
     }
 }
 
-/// `/app/*`: the request with the verified identity in `X-Epochgate-*` headers (and any such
-/// header the client sent dropped), to `UPSTREAM_URL` or, without one, echoed back.
+/// `/app/*`: the request with the verified identity — an [`assertion`] signed for it, and the
+/// `X-Epochgate-*` headers — with every such header the client sent dropped, to `UPSTREAM_URL`
+/// or, without one, echoed back. Without the assertion's key nothing is sent to an upstream.
 pub(super) async fn app(req: &mut Request, env: &Env, session: &Session) -> R<Response> {
     let upstream = with_edge(env, |e| e.settings.upstream.clone())?;
     let url = req.url()?;
-    let rest = url.path().strip_prefix("/app").unwrap_or("");
+    let method = req.method();
+    let rest = match url.path().strip_prefix("/app").unwrap_or("") {
+        "" => "/",
+        rest => rest,
+    };
+    let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
     let headers = Headers::new();
     for (k, v) in req.headers().entries() {
         let lower = k.to_ascii_lowercase();
         if IDENTITY_HEADERS.contains(&lower.as_str())
             || lower.starts_with("x-epochgate-")
+            || lower.starts_with("epochgate-")
             || lower == "authorization"
             || lower == "host"
         {
@@ -199,6 +207,12 @@ pub(super) async fn app(req: &mut Request, env: &Env, session: &Session) -> R<Re
     headers.set("x-epochgate-session", session.session.as_str())?;
     headers.set("x-epochgate-device", &session.device.0.to_string())?;
     let Some(base) = upstream else {
+        // The echo shows what an upstream would get: signed when the key is there.
+        match signed(env, session, &method, &format!("{rest}{query}")) {
+            Ok(jws) => headers.set(assertion::HEADER, &jws)?,
+            Err(e) if e.code() == ApiCode::NotConfigured.as_str() => {}
+            Err(e) => return Err(e),
+        }
         let mut echoed = serde_json::Map::new();
         for (k, v) in headers.entries() {
             echoed.insert(k, serde_json::Value::String(v));
@@ -208,7 +222,7 @@ pub(super) async fn app(req: &mut Request, env: &Env, session: &Session) -> R<Re
             200,
             &json!({
                 "echo": true,
-                "method": req.method().to_string(),
+                "method": method.to_string(),
                 "path": url.path(),
                 "query": url.query(),
                 "headers": echoed,
@@ -216,22 +230,34 @@ pub(super) async fn app(req: &mut Request, env: &Env, session: &Session) -> R<Re
             }),
         )?);
     };
-    let target = format!(
-        "{}{}{}",
-        base.trim_end_matches('/'),
-        if rest.is_empty() { "/" } else { rest },
-        url.query().map(|q| format!("?{q}")).unwrap_or_default()
-    );
+    let target = Url::parse(&format!("{}{rest}{query}", base.trim_end_matches('/')))
+        .map_err(|e| ApiError::not_configured(format!("UPSTREAM_URL: {e}")))?;
+    headers.set(
+        assertion::HEADER,
+        &signed(env, session, &method, &assertion::target(&target))?,
+    )?;
     let mut init = RequestInit::new();
-    init.with_method(req.method()).with_headers(headers);
-    if !matches!(req.method(), Method::Get | Method::Head) {
+    init.with_method(method.clone()).with_headers(headers);
+    if !matches!(method, Method::Get | Method::Head) {
         init.with_body(req.inner().body().map(JsValue::from));
     }
-    let upstream_req = Request::new_with_init(&target, &init)?;
+    let upstream_req = Request::new_with_init(target.as_str(), &init)?;
     Fetch::Request(upstream_req).send().await.map_err(|e| {
         ApiError::new(
             ApiCode::UpstreamUnreachable,
             format!("the upstream failed: {e}"),
         )
     })
+}
+
+/// The upstream assertion for `session` calling `method htu` now; 503 `not_configured` naming
+/// `UPSTREAM_SIGNING_JWK` when that key is missing or unusable.
+fn signed(env: &Env, session: &Session, method: &Method, htu: &str) -> R<String> {
+    let jti = random_id("")?;
+    let now = now_secs();
+    with_edge(env, |e| {
+        let key = e.settings.upstream_key.as_ref().map_err(Clone::clone)?;
+        let claims = Claims::new(&e.settings.issuer, session, method.as_ref(), htu, now, &jti);
+        assertion::sign(key, &claims).map_err(ApiError::internal)
+    })?
 }

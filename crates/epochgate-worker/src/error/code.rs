@@ -52,11 +52,17 @@ pub enum ApiCode {
     SinceAhead,
     /// 502: the `/app` upstream failed.
     UpstreamUnreachable,
+    /// 400: a secure-account link that is unknown, used or expired.
+    InvalidLink,
+    /// 403: the account was secured from a "not you?" link; reset the password first.
+    PasswordResetRequired,
+    /// 401: a WebSocket ticket that is unknown, used or expired.
+    InvalidTicket,
 }
 
 impl ApiCode {
     /// Every code, for vocabulary checks.
-    pub const ALL: [ApiCode; 24] = [
+    pub const ALL: [ApiCode; 27] = [
         ApiCode::InvalidInput,
         ApiCode::InvalidJson,
         ApiCode::PayloadTooLarge,
@@ -81,6 +87,9 @@ impl ApiCode {
         ApiCode::InvalidAdminToken,
         ApiCode::SinceAhead,
         ApiCode::UpstreamUnreachable,
+        ApiCode::InvalidLink,
+        ApiCode::PasswordResetRequired,
+        ApiCode::InvalidTicket,
     ];
 
     /// The stable snake_case code.
@@ -110,18 +119,26 @@ impl ApiCode {
             ApiCode::InvalidAdminToken => "invalid_admin_token",
             ApiCode::SinceAhead => "since_ahead",
             ApiCode::UpstreamUnreachable => "upstream_unreachable",
+            ApiCode::InvalidLink => "invalid_link",
+            ApiCode::PasswordResetRequired => "password_reset_required",
+            ApiCode::InvalidTicket => "invalid_ticket",
         }
     }
 
     /// The HTTP status this code is always answered with.
     pub const fn status(self) -> u16 {
         match self {
-            ApiCode::InvalidInput | ApiCode::InvalidJson | ApiCode::InvalidCode => 400,
-            ApiCode::InvalidCredentials
+            ApiCode::InvalidInput
+            | ApiCode::InvalidJson
+            | ApiCode::InvalidCode
+            | ApiCode::InvalidLink => 400,
+            ApiCode::InvalidTicket
+            | ApiCode::InvalidCredentials
             | ApiCode::TotpRequired
             | ApiCode::ReauthRequired
             | ApiCode::ReauthFailed
             | ApiCode::InvalidAdminToken => 401,
+            ApiCode::PasswordResetRequired => 403,
             ApiCode::NotFound | ApiCode::UnknownSession => 404,
             ApiCode::MethodNotAllowed => 405,
             ApiCode::AccountExists
@@ -145,7 +162,8 @@ impl ApiCode {
             ApiCode::InvalidCredentials
             | ApiCode::TotpRequired
             | ApiCode::ReauthRequired
-            | ApiCode::ReauthFailed => Some("Bearer realm=\"epochgate\""),
+            | ApiCode::ReauthFailed
+            | ApiCode::InvalidTicket => Some("Bearer realm=\"epochgate\""),
             ApiCode::InvalidAdminToken => Some(
                 "Bearer realm=\"epochgate-admin\", error=\"invalid_token\", error_description=\"invalid_admin_token\"",
             ),

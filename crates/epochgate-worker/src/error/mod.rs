@@ -110,7 +110,7 @@ impl ApiError {
     pub fn rate_limited(retry_after: u64) -> Self {
         let mut e = Self::new(
             ApiCode::RateLimited,
-            format!("too many failed attempts on this account; retry in {retry_after} s"),
+            format!("too many attempts; retry in {retry_after} s"),
         );
         e.extra().retry_after = Some(retry_after);
         e

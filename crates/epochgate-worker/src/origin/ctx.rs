@@ -13,6 +13,7 @@ use crate::config::TokenProfile;
 use crate::error::ApiError;
 use crate::http::{header, internal};
 use crate::password::Argon2Params;
+use crate::sealed::DataKey;
 
 type R<T> = std::result::Result<T, ApiError>;
 
@@ -24,6 +25,12 @@ pub(crate) struct Ready {
     pub(super) profile: TokenProfile,
     pub(super) argon2: Argon2Params,
     pub(super) last_seen_interval: i64,
+    /// Lifetime of a WebSocket ticket, seconds (`EVENTS_TICKET_TTL_SECONDS`).
+    pub(super) ticket_ttl: i64,
+    /// Seals secrets and hashes codes at rest (`DATA_KEY`); the store holds a share of it.
+    pub(super) data_key: DataKey,
+    /// Mail settings and the outbox's alarm flag.
+    pub(super) mail: super::mail::Outbox,
 }
 
 /// One request at the origin, its body already read: every handler is a method on it and none
@@ -32,7 +39,10 @@ pub(crate) struct Ctx<'a> {
     pub(super) ready: &'a Ready,
     pub(super) sockets: Sockets<'a>,
     pub(super) client: ClientInfo,
+    /// Unix time in seconds (rows, tokens).
     pub(super) now: i64,
+    /// The same instant in milliseconds (throttles, whose first wait is one second).
+    pub(super) now_ms: i64,
 }
 
 impl Ctx<'_> {

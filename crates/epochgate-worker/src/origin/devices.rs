@@ -5,8 +5,8 @@
 use epochgate::{AccountId, DeviceSlot, Epoch, MintRequest, Reason, SessionId};
 use worker::Response;
 
-use super::credentials::Proof;
 use super::ctx::{Caller, Claimed, Ctx};
+use super::proof::Proof;
 use super::push::Push;
 use super::store::SessionRow;
 use super::wire::{self, AdminSession, Device, Empty, Issued, NewEpoch, SessionOut, Sessions};
@@ -94,8 +94,14 @@ impl Ctx<'_> {
         ))
     }
 
-    /// Takes a slot through the core log, records the session and mints its token.
-    pub(super) fn new_session(&self, account: &AccountId, device: Device) -> R<Issued> {
+    /// Takes a slot through the core log, records the session (logged as `kind`) and mints
+    /// its token.
+    pub(super) fn new_session(
+        &self,
+        account: &AccountId,
+        device: Device,
+        kind: ActivityKind,
+    ) -> R<Issued> {
         let (slot, epoch) = {
             let mut log = self.log()?;
             (log.allocate_device(account)?, log.epoch_of(account)?)
@@ -116,13 +122,8 @@ impl Ctx<'_> {
             last_seen_at: self.now,
             status: SessionStatus::Active,
         })?;
-        self.store().log(
-            account,
-            ActivityKind::SignIn,
-            Some(&id),
-            &self.client,
-            self.now,
-        )?;
+        self.store()
+            .log(account, kind, Some(&id), &self.client, self.now)?;
         self.mint(account, &id, slot, epoch)
     }
 
@@ -187,14 +188,24 @@ impl Ctx<'_> {
         Ok((epoch, issued))
     }
 
+    /// Signs out every device of the account without keeping one (password reset, the
+    /// secure-account link), logs `kind`, and returns how many sessions were active.
+    pub(super) fn sign_out_everything(&self, account: &AccountId, kind: ActivityKind) -> R<usize> {
+        let active = self
+            .store()
+            .sessions(account)?
+            .iter()
+            .filter(|s| s.status == SessionStatus::Active)
+            .count();
+        self.revoke_all(account, None)?;
+        self.store()
+            .log(account, kind, None, &self.client, self.now)?;
+        Ok(active)
+    }
+
     pub(super) fn sign_out_all(&self, c: &Caller, body: &[u8]) -> R<Response> {
         let b: wire::SignOutAll = parse_json(body)?;
-        self.reauthenticate(
-            &c.account,
-            Proof::PasswordOrCode,
-            b.password.as_deref(),
-            b.totp.as_deref(),
-        )?;
+        self.reauthenticate(c, Proof::Any, &b.proof.offer(None))?;
         self.sign_out_others(c, b.keep_current.unwrap_or(false), ActivityKind::SignOutAll)
     }
 
@@ -221,7 +232,7 @@ impl Ctx<'_> {
     pub(super) fn admin_session(&self, account: &str, body: &[u8]) -> R<Response> {
         let account = account_id(account)?;
         let b: AdminSession = parse_json(body)?;
-        let issued = self.new_session(&account, wire::device(b.device)?)?;
+        let issued = self.new_session(&account, wire::device(b.device)?, ActivityKind::SignIn)?;
         Ok(json(201, &issued)?)
     }
 

@@ -11,12 +11,18 @@
 //! `credentials.rs` (sign-up, login, re-authentication, password), `devices.rs` (sessions and
 //! sign-outs), `totp.rs`, `feed.rs` (revocation updates) and `push.rs` (WebSockets).
 
+mod account;
 mod credentials;
 mod ctx;
 mod devices;
 mod feed;
+mod mail;
+mod proof;
 mod push;
+mod recovery;
 mod store;
+mod throttle;
+mod tickets;
 mod totp;
 mod wire;
 
@@ -31,7 +37,7 @@ use worker::{
 
 use crate::config::{self, OriginKeys, TokenProfile, DEFAULT_LAST_SEEN_INTERVAL};
 use crate::error::ApiError;
-use crate::host::now_secs;
+use crate::host::now_ms;
 use crate::http::{has_body, header, internal, no_content, read_body, respond};
 use crate::routes::{Access, Route, Server};
 use ctx::{client_info, no_identity, Claimed, Ctx, Ready};
@@ -92,6 +98,15 @@ impl DurableObject for Origin {
         push::on_error(&ws);
         Ok(())
     }
+
+    /// Delivers the outbox's due mail (`mail.rs`).
+    async fn alarm(&self) -> Result<Response> {
+        match self.ready() {
+            Ok(ready) => mail::deliver_due(&ready, &self.env, &self.state).await,
+            Err(e) => worker::console_error!("mail: not delivered: {}", e.log_line()),
+        }
+        Response::empty()
+    }
 }
 
 impl Origin {
@@ -108,7 +123,8 @@ impl Origin {
             Some(profile.ttl),
             profile.token_type.as_deref(),
         )?;
-        let store = Store::open(self.state.storage().sql())?;
+        let data_key = config::data_key(&self.env)?;
+        let store = Store::open(self.state.storage().sql(), data_key.clone())?;
         let ready = Rc::new(Ready {
             log: RefCell::new(RevocationLog::with_store(
                 Revocations(store.clone()),
@@ -118,12 +134,15 @@ impl Origin {
             issuer,
             profile,
             argon2: config::argon2_params(&self.env)?,
+            data_key,
             last_seen_interval: i64::try_from(config::number(
                 &self.env,
                 "LAST_SEEN_INTERVAL_SECONDS",
                 DEFAULT_LAST_SEEN_INTERVAL,
             )?)
             .unwrap_or(i64::MAX),
+            ticket_ttl: config::events_ticket_ttl(&self.env)?,
+            mail: mail::Outbox::from_env(&self.env)?,
         });
         *self.ready.borrow_mut() = Some(ready.clone());
         Ok(ready)
@@ -137,13 +156,18 @@ impl Origin {
         } else {
             Vec::new()
         };
+        let now_ms = now_ms().floor() as i64;
         let cx = Ctx {
             ready: &ready,
             sockets: Sockets::new(&self.state),
             client: client_info(req),
-            now: now_secs(),
+            now: now_ms.div_euclid(1000),
+            now_ms,
         };
-        dispatch(&cx, req, &body)
+        let answer = dispatch(&cx, req, &body);
+        // Mail the handler queued is committed with its answer; the alarm delivers it later.
+        ready.mail.arm(&self.state, &ready.store).await;
+        answer
     }
 }
 
@@ -162,6 +186,9 @@ fn dispatch(cx: &Ctx<'_>, req: &Request, body: &[u8]) -> R<Response> {
         Access::Public => match route {
             Route::SignUp => cx.sign_up(body),
             Route::Login => cx.login(body),
+            Route::PasswordReset => cx.password_reset(body),
+            Route::PasswordResetConfirm => cx.password_reset_confirm(body),
+            Route::SecureAccount => cx.secure_account(body),
             Route::Revocations => cx.revocations(feed::since(req)?),
             _ => not_found(),
         },
@@ -170,6 +197,7 @@ fn dispatch(cx: &Ctx<'_>, req: &Request, body: &[u8]) -> R<Response> {
                 return Err(no_identity());
             }
             match route {
+                Route::AdminOutbox => cx.admin_outbox(req),
                 Route::AdminSession(account) => cx.admin_session(account, body),
                 Route::AdminSignOutSession { account, session } => {
                     cx.admin_sign_out_one(account, session)
@@ -180,7 +208,11 @@ fn dispatch(cx: &Ctx<'_>, req: &Request, body: &[u8]) -> R<Response> {
                 _ => not_found(),
             }
         }
-        Access::Token | Access::TokenOrQuery | Access::Internal => {
+        Access::TokenOrTicket if header(req, internal::SESSION).is_none() => match route {
+            Route::Events => cx.events_by_ticket(req),
+            _ => not_found(),
+        },
+        Access::Token | Access::TokenOrTicket | Access::Internal => {
             let c = cx.authorize(Claimed::from_headers(req)?)?;
             match route {
                 Route::Touch => Ok(no_content()?),
@@ -192,6 +224,11 @@ fn dispatch(cx: &Ctx<'_>, req: &Request, body: &[u8]) -> R<Response> {
                 Route::TotpStart => cx.totp_start(&c, body),
                 Route::TotpDisable => cx.totp_disable(&c, body),
                 Route::TotpConfirm => cx.totp_confirm(&c, body),
+                Route::Account => cx.account(&c),
+                Route::EmailCode => cx.send_email_code(&c, body),
+                Route::RecoveryCodes => cx.new_recovery_codes(&c, body),
+                Route::EmailChange => cx.change_email(&c, body),
+                Route::EventsTicket => cx.events_ticket(&c, body),
                 Route::Events => {
                     cx.sockets
                         .accept(&c.account, &c.session.id, header(req, "upgrade"))

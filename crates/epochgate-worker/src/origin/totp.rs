@@ -1,12 +1,14 @@
 //! Two-factor authentication routes: `POST /v1/totp` hands out a pending secret once the
-//! password is confirmed, `POST /v1/totp/confirm` turns it on with a first code, `DELETE
-//! /v1/totp` turns it off with the password and a current code. Each change is logged and
+//! caller re-authenticated (`Proof::Strong`), `POST /v1/totp/confirm` turns it on with a first
+//! code, `DELETE /v1/totp` turns it off (`Proof::Strong` again). Each change is logged and
 //! pushed to the account's other live sessions. The RFC 6238 arithmetic is `crate::totp`.
 
 use worker::Response;
 
-use super::credentials::Proof;
 use super::ctx::{Caller, Ctx};
+use super::mail::Mail;
+use super::proof::Proof;
+use super::store::Purpose;
 use super::wire::{self, Code, TotpStarted};
 use crate::error::{ApiCode, ApiError};
 use crate::host::random_bytes;
@@ -31,7 +33,7 @@ impl Ctx<'_> {
     /// A session token alone cannot enrol: whoever turns two-factor authentication on decides
     /// who can sign in, so the password is asked for as for sign-out-all.
     pub(super) fn totp_start(&self, c: &Caller, body: &[u8]) -> R<Response> {
-        let b: wire::TotpStart = parse_json(body)?;
+        let b: wire::ProofOnly = parse_json(body)?;
         let account = self
             .store()
             .account_by_id(&c.account)?
@@ -42,12 +44,7 @@ impl Ctx<'_> {
                 "two-factor authentication is already on",
             ));
         }
-        self.reauthenticate(
-            &c.account,
-            Proof::PasswordOrCode,
-            b.password.as_deref(),
-            None,
-        )?;
+        self.reauthenticate(c, Proof::Strong, &b.proof.offer(None))?;
         let secret = totp::base32_encode(&random_bytes::<20>()?);
         self.store().set_totp_pending(&c.account, &secret)?;
         let otpauth_uri = totp::otpauth_uri(&self.ready.profile.issuer, &account.email, &secret);
@@ -78,6 +75,12 @@ impl Ctx<'_> {
                 ApiError::new(ApiCode::InvalidCode, "the code does not match the secret")
             })?;
         self.store().enable_totp(&c.account, &pending, step)?;
+        self.send(
+            &account.email,
+            Mail::Security {
+                event: ActivityKind::TotpEnabled,
+            },
+        )?;
         self.store().log(
             &c.account,
             ActivityKind::TotpEnabled,
@@ -90,9 +93,10 @@ impl Ctx<'_> {
         Ok(no_content()?)
     }
 
-    /// Turns two-factor authentication off, which needs the password and a current code.
+    /// Turns two-factor authentication off (its recovery codes go too), which needs the
+    /// password (or an emailed code) and a current TOTP or recovery code.
     pub(super) fn totp_disable(&self, c: &Caller, body: &[u8]) -> R<Response> {
-        let b: wire::TotpDisable = parse_json(body)?;
+        let b: wire::ProofOnly = parse_json(body)?;
         let account = self
             .store()
             .account_by_id(&c.account)?
@@ -103,13 +107,15 @@ impl Ctx<'_> {
                 "two-factor authentication is off",
             ));
         }
-        self.reauthenticate(
-            &c.account,
-            Proof::PasswordAndCode,
-            b.password.as_deref(),
-            b.totp.as_deref(),
-        )?;
+        self.reauthenticate(c, Proof::Strong, &b.proof.offer(None))?;
         self.store().disable_totp(&c.account)?;
+        self.store().drop_codes(&c.account, Purpose::Recovery)?;
+        self.send(
+            &account.email,
+            Mail::Security {
+                event: ActivityKind::TotpDisabled,
+            },
+        )?;
         self.store().log(
             &c.account,
             ActivityKind::TotpDisabled,

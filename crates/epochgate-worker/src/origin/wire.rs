@@ -5,6 +5,7 @@
 use epochgate::{DeviceSlot, Epoch};
 use serde::{Deserialize, Serialize};
 
+use super::proof::Offer;
 use crate::error::ApiError;
 use crate::origin::store::{Event, SessionRow};
 use crate::vocab::SessionStatus;
@@ -33,36 +34,82 @@ pub(crate) struct Login {
     pub(crate) password: Option<String>,
     pub(crate) device: Option<DeviceIn>,
     pub(crate) totp: Option<String>,
+    pub(crate) recovery_code: Option<String>,
+}
+
+/// The proof fields of a re-authentication (`origin/proof.rs`), flattened into the bodies of
+/// the routes that ask for one.
+#[derive(Deserialize, Default)]
+pub(crate) struct Reauth {
+    pub(crate) password: Option<String>,
+    pub(crate) totp: Option<String>,
+    pub(crate) recovery_code: Option<String>,
+    pub(crate) email_code: Option<String>,
+}
+
+impl Reauth {
+    /// The offer, with `password` standing in for the field a route names differently.
+    pub(crate) fn offer<'a>(&'a self, password: Option<&'a str>) -> Offer<'a> {
+        Offer {
+            password: password.or(self.password.as_deref()),
+            totp: self.totp.as_deref(),
+            recovery_code: self.recovery_code.as_deref(),
+            email_code: self.email_code.as_deref(),
+        }
+    }
 }
 
 /// `POST /v1/sessions/sign-out-all`.
 #[derive(Deserialize)]
 pub(crate) struct SignOutAll {
-    pub(crate) password: Option<String>,
-    pub(crate) totp: Option<String>,
+    #[serde(flatten)]
+    pub(crate) proof: Reauth,
     pub(crate) keep_current: Option<bool>,
 }
 
-/// `POST /v1/password`.
+/// `POST /v1/password`: `current_password` is the password factor.
 #[derive(Deserialize)]
 pub(crate) struct PasswordChange {
     pub(crate) current_password: Option<String>,
     pub(crate) new_password: Option<String>,
     pub(crate) keep_current: Option<bool>,
+    #[serde(flatten)]
+    pub(crate) proof: Reauth,
 }
 
-/// `POST /v1/totp`: the password, since enrolment happens while two-factor authentication is
-/// off.
+/// `POST /v1/totp`, `DELETE /v1/totp`, `POST /v1/recovery-codes`: a proof and nothing else.
 #[derive(Deserialize)]
-pub(crate) struct TotpStart {
-    pub(crate) password: Option<String>,
+pub(crate) struct ProofOnly {
+    #[serde(flatten)]
+    pub(crate) proof: Reauth,
 }
 
-/// `DELETE /v1/totp`: the password and a current code, both.
+/// `POST /v1/email`.
 #[derive(Deserialize)]
-pub(crate) struct TotpDisable {
-    pub(crate) password: Option<String>,
-    pub(crate) totp: Option<String>,
+pub(crate) struct EmailChange {
+    pub(crate) new_email: Option<String>,
+    #[serde(flatten)]
+    pub(crate) proof: Reauth,
+}
+
+/// `POST /v1/password/reset`.
+#[derive(Deserialize)]
+pub(crate) struct ResetRequest {
+    pub(crate) email: Option<String>,
+}
+
+/// `POST /v1/password/reset/confirm`.
+#[derive(Deserialize)]
+pub(crate) struct ResetConfirm {
+    pub(crate) email: Option<String>,
+    pub(crate) code: Option<String>,
+    pub(crate) new_password: Option<String>,
+}
+
+/// `POST /v1/secure-account`.
+#[derive(Deserialize)]
+pub(crate) struct SecureAccount {
+    pub(crate) token: Option<String>,
 }
 
 /// `POST /v1/totp/confirm`.

@@ -6,20 +6,28 @@
 //! as one atomic batch, and its output gate holds the response until they are durable.
 
 mod accounts;
+mod attempts;
+mod codes;
 mod events;
-mod limits;
+mod idempotency;
+mod outbox;
 mod revocation;
 mod sessions;
+mod tickets;
 
 pub(crate) use accounts::Account;
+pub(crate) use codes::Purpose;
 pub(crate) use events::Event;
+pub(crate) use outbox::{Due, Listed, MAX_ATTEMPTS};
 pub(crate) use revocation::Revocations;
 pub(crate) use sessions::SessionRow;
+pub(crate) use tickets::Ticket;
 
 use serde::de::DeserializeOwned;
 use worker::{SqlStorage, SqlStorageValue as V};
 
 use crate::error::ApiError;
+use crate::sealed::DataKey;
 
 type R<T> = Result<T, ApiError>;
 
@@ -71,8 +79,18 @@ CREATE TABLE IF NOT EXISTS events (
   user_agent TEXT
 );
 CREATE INDEX IF NOT EXISTS events_account ON events (account, id);
-CREATE TABLE IF NOT EXISTS failures (account TEXT NOT NULL, at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS failures_account ON failures (account, at);
+DROP TABLE IF EXISTS failures;
+CREATE TABLE IF NOT EXISTS attempts (bucket TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS attempts_bucket ON attempts (bucket, at);
+CREATE TABLE IF NOT EXISTS codes (
+  account TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  tries INTEGER NOT NULL,
+  PRIMARY KEY (account, purpose, hash)
+);
+CREATE TABLE IF NOT EXISTS reset_required (account TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS idempotency (
   account TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -81,6 +99,29 @@ CREATE TABLE IF NOT EXISTS idempotency (
   at INTEGER NOT NULL,
   PRIMARY KEY (account, key)
 );
+CREATE TABLE IF NOT EXISTS tickets (
+  digest TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  session TEXT NOT NULL,
+  device INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tickets_session ON tickets (session);
+CREATE INDEX IF NOT EXISTS tickets_expiry ON tickets (expires_at);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY,
+  recipient TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  text TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  sent_at INTEGER,
+  last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at);
 ";
 
 /// Where a request came from, for sessions and the activity log.
@@ -98,6 +139,8 @@ pub(crate) struct ClientInfo {
 #[derive(Clone, Debug)]
 pub(crate) struct Store {
     sql: SqlStorage,
+    /// Seals the TOTP secrets of `accounts`.
+    key: DataKey,
 }
 
 fn db(e: impl std::fmt::Display) -> ApiError {
@@ -119,9 +162,9 @@ fn id<T>(text: &str, new: impl FnOnce(&str) -> Option<T>) -> R<T> {
 
 impl Store {
     /// Opens the store, creating the schema when missing.
-    pub(crate) fn open(sql: SqlStorage) -> R<Self> {
+    pub(crate) fn open(sql: SqlStorage, key: DataKey) -> R<Self> {
         sql.exec(SCHEMA, None).map_err(db)?;
-        Ok(Store { sql })
+        Ok(Store { sql, key })
     }
 
     fn all<T: DeserializeOwned>(&self, q: &str, args: Vec<V>) -> R<Vec<T>> {
