@@ -1,23 +1,32 @@
-// The Manage-devices page: sign up / sign in, the device list with per-device and all-device
-// sign-out, password change, two-factor authentication, activity, live sign-out (and security
-// notices) over /v1/events and a token inspector backed by the in-browser validator. Plain ES
-// modules, no framework.
+// The Manage-devices page: sign up / sign in (with a second factor or a recovery code, or a
+// password reset), the device list with per-device and all-device sign-out, the account's
+// security (recent security events, password and email change, two-factor authentication,
+// recovery codes — each confirmed in the one re-auth dialog), "Secure your account" from a mailed
+// link, activity, live sign-out (and security notices) over /v1/events and a token inspector
+// backed by the in-browser validator. Plain ES modules, no framework.
 //
 // This module only wires: the session machine (session.js) holds the token and decides when the
 // session ends; the API client (api.js) reports token refusals to it; each feature module gets
 // what it needs as arguments and never imports this one. The module map is in docs/DESIGN.md.
-import { createActivity } from './activity.js';
+import { createAccount } from './account.js';
+import { createActivity, elsewhereText } from './activity.js';
 import { createApi, errorText } from './api.js';
 import { createAuthForm } from './auth.js';
 import { createDevices } from './devices.js';
-import { $, meta, refreshTimes, showError, showView } from './dom.js';
+import { $, announce, meta, refreshTimes, showError, showView } from './dom.js';
 import { createInspector } from './inspector.js';
 import { createLive } from './live.js';
 import { LocalValidator } from './local.js';
 import { createPasswordForm } from './password.js';
+import { createReauth } from './reauth.js';
+import { createRecovery } from './recovery.js';
+import { createReset, takeSecureToken } from './reset.js';
 import { Session, createTokenStore } from './session.js';
 import { createSignOutAll } from './signout-all.js';
 import { createTotp } from './totp.js';
+
+// Before anything else: the token of a secure-account link leaves the address bar and history.
+const secureLink = takeSecureToken();
 
 const session = new Session({ store: createTokenStore(sessionStorage) });
 const local = new LocalValidator({ issuer: meta('epochgate-issuer'), audience: meta('epochgate-audience') });
@@ -27,17 +36,61 @@ const api = createApi({
 });
 
 const inspector = createInspector({ local, session });
-const live = createLive({ api, session, onSecurity: (event) => totp.changedElsewhere(event) });
+const reauth = createReauth({ api, session, onStale: () => account.load() });
+const account = createAccount({
+  api,
+  session,
+  reauth,
+  onChange: (info) => { totp.render(); recovery.render(info); },
+  onEmailChanged: () => activity.load(),
+});
+const live = createLive({ api, session, onSecurity: changedElsewhere });
 const devices = createDevices({ api, session, check: checkLocally, refresh });
 const activity = createActivity({ api, session, deviceNames: () => devices.names() });
-const signOutAll = createSignOutAll({ api, session, refresh });
-const password = createPasswordForm({ api, session, refresh });
-const totp = createTotp({ api, session, onChanged: () => activity.load() });
-const auth = createAuthForm({ api, session, enter: enterAccount });
+const signOutAll = createSignOutAll({ api, session, reauth, refresh });
+const password = createPasswordForm({ api, session, reauth, refresh });
+const totp = createTotp({ api, session, reauth, onChanged: accountChanged });
+const recovery = createRecovery({ api, session, reauth, account, onChanged: accountChanged });
+const reset = createReset({ api, showSignIn, cancel: leaveSecurePage });
+const auth = createAuthForm({ api, session, enter: enterAccount, reset });
 
-/** Reloads the device list and the activity. */
+/** Reloads the device list, the activity and the account (a recovery code may have been used). */
 function refresh() {
-  return Promise.all([devices.load(), activity.load()]);
+  return Promise.all([devices.load(), activity.load(), account.load()]);
+}
+
+/** Reloads the account (two-factor state, recovery codes left, email) and the activity. */
+function accountChanged() {
+  return Promise.all([account.load(), activity.load()]);
+}
+
+/** A `security` push: a change made from another device. Nobody was signed out. */
+function changedElsewhere(event) {
+  if (event === 'totp_enabled' || event === 'totp_disabled') {
+    totp.changedElsewhere(event);
+    return;
+  }
+  const text = elsewhereText(event);
+  if (text) announce(text);
+  accountChanged();
+}
+
+/** The sign-in form with `email` filled in, after a password reset; `text` is announced. */
+function showSignIn(email, text) {
+  auth.hideSignedOut();
+  auth.show(email);
+  if (text) announce(text);
+  $(email ? 'auth-password' : 'auth-email').focus();
+}
+
+/** Cancel on the secure-account page: back to where this tab was. */
+function leaveSecurePage() {
+  if (session.state === 'signed_in') {
+    showView('account');
+    $('devices-title').focus();
+  } else {
+    start();
+  }
 }
 
 /**
@@ -89,7 +142,9 @@ async function enterAccount() {
   auth.hideSignedOut();
   $('whoami').textContent = session.email ? `Signed in as ${session.email}` : 'Signed in';
   showView('account');
+  // The stored two-factor state until GET /v1/account answers.
   totp.render();
+  recovery.render(null);
   $('devices-title').focus();
   live.open();
   await refresh();
@@ -101,10 +156,13 @@ async function enterAccount() {
 session.on('left', (why) => {
   live.close();
   stopTimers();
-  signOutAll.close();
+  reauth.close();
+  recovery.hide();
+  account.clear();
   auth.showSignedOut(why);
   $('status').textContent = '';
-  auth.show();
+  // A password reset or the secure-account page in progress stays: it is why we were signed out.
+  if ($('reset-view').hidden && $('secure-view').hidden) auth.show();
   inspector.render(session.lastToken);
   // The push can outrun the revocation updates: show the verdict on the newest state.
   local.pull().then(() => { if (!session.token) inspector.render(session.lastToken); });
@@ -114,25 +172,44 @@ session.on('stored', (token) => inspector.render(token));
 
 function wire() {
   auth.wire();
+  reset.wire();
+  reauth.wire();
+  account.wire();
   devices.wire();
   signOutAll.wire();
   password.wire();
   totp.wire();
+  recovery.wire();
   activity.wire();
   inspector.wire();
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden && session.token) { local.pull().then(checkLocally); devices.load(); }
   });
+  // A secure-account link opened in a tab that already shows the page.
+  window.addEventListener('hashchange', () => {
+    const link = takeSecureToken();
+    if (link !== null) { reauth.close(); reset.showSecure(link); }
+  });
 }
 
-async function main() {
-  wire();
+/** The stored session if there is one, else the sign-in form. */
+async function start() {
   if (session.restore()) {
     await enterAccount();
   } else {
     auth.show();
     local.ready.then(() => inspector.render(null));
   }
+}
+
+async function main() {
+  wire();
+  if (secureLink !== null) {
+    reset.showSecure(secureLink);
+    local.ready.then(() => inspector.render(null));
+    return;
+  }
+  await start();
 }
 
 main();

@@ -1,11 +1,14 @@
-// Sign in and sign up, and the notice that says why this tab was signed out.
+// Sign in and sign up (with a code from the authenticator app or a recovery code when the account
+// asks for a second factor, and the way to a password reset), and the notice that says why this
+// tab was signed out.
 import { errorText } from './api.js';
 import { describeDevice } from './device.js';
 import { $, announce, setInvalid, showError, showView } from './dom.js';
+import { normaliseRecoveryCode } from './proof.js';
 
 const LEAVE_TEXT = {
   device: 'This device was signed out from another device.',
-  all: 'Your account was signed out of all devices from another device, or its password was changed.',
+  all: 'Your account was signed out of all devices from another device, or its password was changed or reset.',
   self: 'You signed out of this device.',
   'self-all': 'You signed out of all devices, including this one. Every device must sign in again.',
 };
@@ -26,17 +29,26 @@ export function leaveText(why) {
 
 /**
  * `api`, `session`; `enter()`: checks the new session and opens the account view (awaited, so
- * the buttons stay disabled until then).
+ * the buttons stay disabled until then); `reset` (reset.js): the forgot-password forms.
  */
-export function createAuthForm({ api, session, enter }) {
-  /** Shows the form, prefilled with the device and email this tab used last. */
-  function show() {
+export function createAuthForm({ api, session, enter, reset }) {
+  /** Shows the form, prefilled with the device and `email` (else the one this tab used last). */
+  function show(email = '') {
     showView('auth');
     // The name and type this browser used last, else a guess the user can edit.
     const d = session.device ?? describeDevice();
     if (!$('device-name').value) $('device-name').value = d.name;
     $('device-type').value = d.type;
-    if (session.email) $('auth-email').value = session.email;
+    if (email || session.email) $('auth-email').value = email || session.email;
+  }
+
+  /** The second-factor field the form shows: 'totp', 'recovery_code' or null (none asked for yet). */
+  let factor = null;
+
+  function showFactor(which) {
+    factor = which;
+    $('auth-totp-field').hidden = which !== 'totp';
+    $('auth-recovery-field').hidden = which !== 'recovery_code';
   }
 
   function showSignedOut(why) {
@@ -66,32 +78,42 @@ export function createAuthForm({ api, session, enter }) {
       if (action === 'sign-up') {
         await api('POST', '/v1/accounts', { auth: false, body: { email: email.value.trim(), password: password.value } });
       }
-      const totp = $('auth-totp').value.trim();
+      const second = {};
+      if (factor === 'totp' && $('auth-totp').value.trim()) second.totp = $('auth-totp').value.replace(/\s/g, '');
+      if (factor === 'recovery_code' && $('auth-recovery').value.trim()) {
+        second.recovery_code = normaliseRecoveryCode($('auth-recovery').value) ?? $('auth-recovery').value.trim();
+      }
       const res = await api('POST', '/v1/login', {
         auth: false,
         body: {
           email: email.value.trim(),
           password: password.value,
           device: { name: name.value.trim(), type: $('device-type').value },
-          ...(totp ? { totp } : {}),
+          ...second,
         },
       });
+      // Whether two-factor authentication is on comes from GET /v1/account once inside.
       const signedIn = session.signIn(res.token, {
         email: email.value.trim(),
-        totp: Boolean(totp),
         device: { name: name.value.trim(), type: $('device-type').value },
       });
       if (!signedIn) return;
       $('auth-form').reset();
-      $('auth-totp-field').hidden = true;
+      showFactor(null);
       hideSignedOut();
-      announce(action === 'sign-up' ? 'Account created. You are signed in.' : 'You are signed in.');
+      announce(action === 'sign-up' ? 'Account created. You are signed in.'
+        : second.recovery_code ? 'You are signed in. The recovery code you used will not work again.' : 'You are signed in.');
       await enter();
     } catch (err) {
       if (err.code === 'totp_required') {
-        $('auth-totp-field').hidden = false;
-        showError(error, 'This account has two-factor authentication: enter the 6-digit code from your authenticator app.');
-        $('auth-totp').focus();
+        if (!factor) showFactor('totp');
+        showError(error, factor === 'totp'
+          ? 'This account has two-factor authentication: enter the 6-digit code from your authenticator app, or use a recovery code.'
+          : 'This account has two-factor authentication: enter one of your recovery codes, or use your authenticator app.');
+        $(factor === 'totp' ? 'auth-totp' : 'auth-recovery').focus();
+      } else if (err.code === 'password_reset_required') {
+        // Only said once the password was right: the account was secured and needs a new one.
+        reset.showConfirm(email.value.trim(), 'This account was secured after a sign-in its owner did not recognise: choose a new password before signing in. We emailed a code when it was secured; if you cannot find it, send a new one.');
       } else {
         showError(error, errorText(err));
         if (err.code === 'invalid_credentials') { setInvalid(password, true); password.focus(); }
@@ -108,6 +130,9 @@ export function createAuthForm({ api, session, enter }) {
     hideSignedOut,
     wire() {
       $('auth-form').addEventListener('submit', submit);
+      $('auth-use-recovery').addEventListener('click', () => { showFactor('recovery_code'); $('auth-recovery').focus(); });
+      $('auth-use-totp').addEventListener('click', () => { showFactor('totp'); $('auth-totp').focus(); });
+      $('auth-forgot').addEventListener('click', () => reset.showRequest($('auth-email').value.trim()));
     },
   };
 }

@@ -18,10 +18,12 @@ export function el(tag, className, text) {
   return e;
 }
 
-/** Shows one of the views: 'auth', 'account', or anything else for neither. */
+/** The page's views, each the element `<name>-view`. */
+const VIEWS = ['auth', 'account', 'reset', 'secure'];
+
+/** Shows one of the views ('auth', 'account', 'reset', 'secure'), or none for anything else. */
 export function showView(view) {
-  $('auth-view').hidden = view !== 'auth';
-  $('account-view').hidden = view !== 'account';
+  for (const v of VIEWS) $(`${v}-view`).hidden = v !== view;
   $('whoami').hidden = view !== 'account';
 }
 

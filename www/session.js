@@ -4,7 +4,7 @@
 //
 //   signed_out ──restore() / signIn()──▶ checking ──confirmed()──▶ signed_in
 //                                          │  ▲                       │
-//                              unreachable()│  │retry()               │ replaceToken(), setTotp()
+//                              unreachable()│  │retry()               │ replaceToken(), setTotp(), setEmail()
 //                                          ▼  │                       │
 //                                        unreachable                  │
 //   checking, unreachable, signed_in ──leave(why)──▶ left ──signIn()──▶ checking
@@ -141,6 +141,15 @@ export class Session {
   setTotp(on) {
     if (!HOLDING.includes(this.state)) return false;
     this.totp = Boolean(on);
+    this.save();
+    return true;
+  }
+
+  /** Records the account's email (it can change: POST /v1/email); stored with the token. */
+  setEmail(email) {
+    if (!HOLDING.includes(this.state) || typeof email !== 'string' || !email) return false;
+    if (email === this.email) return true;
+    this.email = email;
     this.save();
     return true;
   }

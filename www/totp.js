@@ -1,20 +1,22 @@
-// Two-factor authentication: enrolment (the password first, then the setup link as text and as a
-// QR code, then a code from the app to confirm), turning it off (the password and a current
-// code), and what the page does when another device turned it on or off.
+// Two-factor authentication: enrolment (strong proof first, then the setup link as text and as a
+// QR code, then a code from the app to confirm), turning it off (strong proof: with 2FA on that is
+// the password or an emailed code and a current or recovery code), and what the page does when
+// another device turned it on or off.
 import { errorText } from './api.js';
 import { $, announce, el, setInvalid, showError } from './dom.js';
 
-/** `api`, `session`; `onChanged()` runs after it was turned on or off (e.g. to reload the activity). */
-export function createTotp({ api, session, onChanged = () => {} }) {
-  /** The sentence and buttons for the session's current two-factor state; closes open forms. */
+/**
+ * `api`, `session` (its `totp` is the account's state, from GET /v1/account), `reauth`
+ * (reauth.js); `onChanged()` runs after it was turned on or off (reloads the account, activity).
+ */
+export function createTotp({ api, session, reauth, onChanged = () => {} }) {
+  /** The sentence and buttons for the account's two-factor state. */
   function render() {
     $('totp-state').textContent = session.totp
       ? 'Two-factor authentication is on: signing in asks for a code from your authenticator app.'
       : 'Add a code from an authenticator app to your password.';
     $('totp-start').hidden = session.totp;
     $('totp-off').hidden = !session.totp;
-    $('totp-reauth-form').hidden = true;
-    $('totp-off-form').hidden = true;
     if (session.totp) clearSetup();
   }
 
@@ -24,69 +26,56 @@ export function createTotp({ api, session, onChanged = () => {} }) {
     $('totp-qr').replaceChildren();
   }
 
-  /** Step 1: the password. */
-  function ask() {
-    showError($('totp-error'), '');
-    $('totp-reauth-form').reset();
-    setInvalid($('totp-password'), false);
-    $('totp-reauth-form').hidden = false;
-    $('totp-password').focus();
+  /** Errors of the routes themselves; the dialog explains the re-auth ones. */
+  function explain(err) {
+    if (err.code === 'totp_already_enabled') {
+      onChanged();
+      return 'Two-factor authentication is already on (perhaps turned on from another device).';
+    }
+    if (err.code === 'totp_not_enabled') {
+      onChanged();
+      return 'Two-factor authentication is already off (perhaps turned off from another device).';
+    }
+    return undefined;
   }
 
-  /** Step 2: POST /v1/totp with the password; shows the secret. */
-  async function start(event) {
-    event.preventDefault();
-    const password = $('totp-password');
+  /** Step 1: strong proof, then POST /v1/totp; shows the secret. */
+  async function start() {
     showError($('totp-error'), '');
-    if (!password.value) {
-      showError($('totp-error'), 'Enter your password to set up two-factor authentication.');
-      setInvalid(password, true);
-      password.focus();
-      return;
-    }
-    try {
-      const res = await api('POST', '/v1/totp', { body: { password: password.value } });
-      setInvalid(password, false);
-      $('totp-reauth-form').reset();
-      $('totp-reauth-form').hidden = true;
-      $('totp-uri').value = res.otpauth_uri;
-      const box = $('totp-qr');
-      box.replaceChildren();
-      if (typeof res.qr_svg === 'string' && res.qr_svg) {
-        // As an image, so the markup cannot run script or touch the page.
-        const img = document.createElement('img');
-        img.alt = 'QR code of the setup link';
-        img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(res.qr_svg)}`;
-        box.append(img);
-      } else {
-        try {
-          // Loaded on demand: most visits never enrol.
-          const { encodeQr, qrSvg } = await import('./qr.js');
-          box.append(qrSvg(document, encodeQr(res.otpauth_uri), { label: 'QR code of the setup link' }));
-        } catch {
-          box.append(el('p', 'hint', 'The link is too long for a QR code here: copy it into the app instead.'));
-        }
-      }
-      $('totp-setup').hidden = false;
-      $('totp-code').focus();
-    } catch (err) {
-      if (err.handled) return;
-      if (err.code === 'totp_already_enabled') {
-        session.setTotp(true);
-        render();
-      }
-      const wrong = err.code === 'reauth_failed' || err.code === 'reauth_required';
-      showError($('totp-error'), errorText(err, {
-        reauthFailed: 'That password is wrong. Two-factor authentication was not set up.',
-      }));
-      if (wrong) {
-        setInvalid(password, true);
-        password.focus();
+    const res = await reauth.ask({
+      action: 'totp-on',
+      title: 'Set up two-factor authentication',
+      strength: 'strong',
+      confirm: 'Continue',
+      nothingChanged: 'Two-factor authentication was not set up.',
+      explain,
+      opener: $('totp-start'),
+      send: (proof) => api('POST', '/v1/totp', { body: proof }),
+    });
+    if (!res) return;
+    $('totp-uri').value = res.otpauth_uri;
+    const box = $('totp-qr');
+    box.replaceChildren();
+    if (typeof res.qr_svg === 'string' && res.qr_svg) {
+      // As an image, so the markup cannot run script or touch the page.
+      const img = document.createElement('img');
+      img.alt = 'QR code of the setup link';
+      img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(res.qr_svg)}`;
+      box.append(img);
+    } else {
+      try {
+        // Loaded on demand: most visits never enrol.
+        const { encodeQr, qrSvg } = await import('./qr.js');
+        box.append(qrSvg(document, encodeQr(res.otpauth_uri), { label: 'QR code of the setup link' }));
+      } catch {
+        box.append(el('p', 'hint', 'The link is too long for a QR code here: copy it into the app instead.'));
       }
     }
+    $('totp-setup').hidden = false;
+    $('totp-code').focus();
   }
 
-  /** Step 3: the first code turns it on. */
+  /** Step 2: the first code turns it on. */
   async function confirm(event) {
     event.preventDefault();
     const code = $('totp-code');
@@ -103,7 +92,7 @@ export function createTotp({ api, session, onChanged = () => {} }) {
       code.value = '';
       session.setTotp(true);
       render();
-      announce('Two-factor authentication is on.');
+      announce('Two-factor authentication is on. Now get recovery codes, so that you can still sign in without your phone.');
       onChanged();
     } catch (err) {
       if (err.handled) return;
@@ -116,52 +105,25 @@ export function createTotp({ api, session, onChanged = () => {} }) {
     }
   }
 
-  function askOff() {
+  /** Strong proof, then DELETE /v1/totp. */
+  async function turnOff() {
     showError($('totp-error'), '');
-    $('totp-off-form').reset();
-    setInvalid($('totp-off-password'), false);
-    setInvalid($('totp-off-code'), false);
-    $('totp-off-form').hidden = false;
-    $('totp-off-password').focus();
-  }
-
-  /** DELETE /v1/totp with the password and a current code. */
-  async function turnOff(event) {
-    event.preventDefault();
-    const password = $('totp-off-password');
-    const code = $('totp-off-code');
-    setInvalid(password, false);
-    setInvalid(code, false);
-    const missing = !password.value ? password : !/^\d{6}$/.test(code.value.trim()) ? code : null;
-    if (missing) {
-      showError($('totp-error'), 'Enter your password and the 6-digit code shown in your authenticator app.');
-      setInvalid(missing, true);
-      missing.focus();
-      return;
-    }
-    showError($('totp-error'), '');
-    try {
-      await api('DELETE', '/v1/totp', { body: { password: password.value, totp: code.value.trim() } });
-      $('totp-off-form').reset();
-      session.setTotp(false);
-      render();
-      announce('Two-factor authentication is off. Signing in asks for your password only.');
-      onChanged();
-    } catch (err) {
-      if (err.handled) return;
-      if (err.code === 'totp_not_enabled') {
-        session.setTotp(false);
-        render();
-      }
-      showError($('totp-error'), errorText(err, {
-        reauthFailed: 'That password or code is wrong. Two-factor authentication is still on.',
-      }));
-      if (err.code === 'reauth_failed' || err.code === 'reauth_required') {
-        setInvalid(password, true);
-        setInvalid(code, true);
-        password.focus();
-      }
-    }
+    const done = await reauth.ask({
+      action: 'totp-off',
+      title: 'Turn off two-factor authentication?',
+      strength: 'strong',
+      confirm: 'Turn it off',
+      danger: true,
+      nothingChanged: 'Two-factor authentication is still on.',
+      explain,
+      opener: $('totp-off'),
+      send: async (proof) => { await api('DELETE', '/v1/totp', { body: proof }); return true; },
+    });
+    if (!done) return;
+    session.setTotp(false);
+    render();
+    announce('Two-factor authentication is off. Signing in asks for your password only.');
+    onChanged();
   }
 
   /**
@@ -183,13 +145,10 @@ export function createTotp({ api, session, onChanged = () => {} }) {
     render,
     changedElsewhere,
     wire() {
-      $('totp-start').addEventListener('click', ask);
-      $('totp-reauth-form').addEventListener('submit', start);
-      $('totp-reauth-cancel').addEventListener('click', () => { $('totp-reauth-form').hidden = true; showError($('totp-error'), ''); });
+      $('totp-start').addEventListener('click', start);
       $('totp-confirm-form').addEventListener('submit', confirm);
-      $('totp-off').addEventListener('click', askOff);
-      $('totp-off-form').addEventListener('submit', turnOff);
-      $('totp-off-cancel').addEventListener('click', () => { $('totp-off-form').hidden = true; showError($('totp-error'), ''); });
+      $('totp-off').addEventListener('click', turnOff);
+      $('totp-setup-cancel').addEventListener('click', () => { clearSetup(); showError($('totp-error'), ''); $('totp-start').focus(); });
     },
   };
 }

@@ -36,7 +36,7 @@ after(async () => {
 /** Fills the sign-in form; `create` signs up first. Waits for the device list. */
 async function signIn(dev, { name, type, create = false, totp } = {}) {
   const { page } = dev;
-  await page.getByLabel('Email').fill(EMAIL);
+  await page.locator('#auth-form').getByLabel('Email').fill(EMAIL);
   await page.getByLabel('Password', { exact: true }).fill(password);
   if (name) await page.getByLabel('Device name').fill(name);
   if (type) await page.getByLabel('Device type').selectOption(type);
@@ -105,14 +105,17 @@ describe('Manage devices page', () => {
     assert.match(text, /including\s+TVs, phones/);
     assert.match(text, /must sign in again/);
     assert.match(text, /profiles, settings and history are kept/);
-    assert.equal(await A.page.evaluate(() => document.activeElement.id), 'soa-password');
+    assert.equal(await A.page.evaluate(() => document.activeElement.id), 'reauth-password');
     await shot(A.page, 'sign-out-all-dialog', { fullPage: false });
 
-    // Nothing entered: the API asks for re-authentication and the code field is offered.
-    assert.equal(await dialog.getByLabel('Two-factor code').isVisible(), false);
+    // Two-factor authentication is off: the password or an emailed code, no second factor offered.
+    assert.equal(await dialog.getByLabel('Two-factor code').count(), 0);
+    assert.equal(await dialog.getByRole('button', { name: 'Use a recovery code instead' }).count(), 0);
+    assert.equal(await dialog.getByRole('button', { name: 'Email me a code instead' }).isVisible(), true);
+    // Nothing entered: said before anything is sent.
     await dialog.getByRole('button', { name: 'Sign out of all devices' }).click();
-    await dialog.getByText('Enter your password, or the code from your authenticator app').waitFor();
-    assert.equal(await dialog.getByLabel('Two-factor code').isVisible(), true);
+    await dialog.getByText('Enter your password.').waitFor();
+    assert.equal(await dialog.getByLabel('Your password').getAttribute('aria-invalid'), 'true');
 
     await dialog.getByLabel('Your password').fill('not the password');
     await dialog.getByRole('button', { name: 'Sign out of all devices' }).click();
@@ -218,22 +221,27 @@ describe('Manage devices page', () => {
     assert.equal(await B.page.getByLabel('Device type').inputValue(), 'phone');
     await signIn(B);
     await A.page.getByText('Changing your password signs out every other device').waitFor();
-    await A.page.getByLabel('Current password').fill('wrong current password');
-    await A.page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
-    await A.page.getByLabel('New password again').fill(NEW_PASSWORD);
-    await A.page.getByRole('button', { name: 'Change password' }).click();
-    await A.page.getByText('The current password is wrong. Your password was not changed.').waitFor();
+    const form = A.page.locator('#password-form');
+    await form.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await form.getByLabel('New password again').fill(NEW_PASSWORD);
+    await form.getByRole('button', { name: 'Change password' }).click();
+    // Then the proof, in the re-auth dialog: the current password by default.
+    const dialog = A.page.getByRole('dialog', { name: 'Change your password?' });
+    await dialog.getByLabel('Your password').fill('wrong current password');
+    await dialog.getByRole('button', { name: 'Change password' }).click();
+    await dialog.getByText('That password or code is wrong. Your password was not changed.').waitFor();
     assert.equal(await B.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), true);
 
-    await A.page.getByLabel('Current password').fill(password);
-    await A.page.getByRole('button', { name: 'Change password' }).click();
+    await dialog.getByLabel('Your password').fill(password);
+    await dialog.getByRole('button', { name: 'Change password' }).click();
     await A.page.getByText('Password changed. Every other device was signed out').waitFor();
-    await B.page.getByText('Your account was signed out of all devices from another device, or its password was changed.').waitFor({ timeout: 15000 });
+    await dialog.waitFor({ state: 'hidden' });
+    await B.page.getByText('Your account was signed out of all devices from another device, or its password was changed or reset.').waitFor({ timeout: 15000 });
     assert.equal(await A.page.getByRole('heading', { name: 'Manage devices' }).isVisible(), true);
     assert.equal((await call(w.base, 'GET', '/v1/me', { token: await storedToken(A.page) })).status, 200);
 
     // The old password no longer signs in; the new one does.
-    await B.page.getByLabel('Email').fill(EMAIL);
+    await B.page.locator('#auth-form').getByLabel('Email').fill(EMAIL);
     await B.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await B.page.getByRole('button', { name: 'Sign in' }).click();
     await B.page.getByText('Wrong email, password or code.').waitFor();
@@ -277,11 +285,12 @@ describe('Manage devices page', () => {
   test('two-factor enrolment shows the setup link as text and as a QR code, then confirms a code', async () => {
     await A.page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
     // The password first: a session alone cannot turn two-factor authentication on.
-    const reauth = A.page.locator('#totp-reauth-form');
-    assert.equal(await A.page.evaluate(() => document.activeElement.id), 'totp-password');
+    const reauth = A.page.getByRole('dialog', { name: 'Set up two-factor authentication' });
+    await reauth.waitFor();
+    assert.equal(await A.page.evaluate(() => document.activeElement.id), 'reauth-password');
     await reauth.getByLabel('Your password').fill('not the password');
     await reauth.getByRole('button', { name: 'Continue' }).click();
-    await A.page.getByText('That password is wrong. Two-factor authentication was not set up.').waitFor();
+    await reauth.getByText('That password or code is wrong. Two-factor authentication was not set up.').waitFor();
     assert.equal(await reauth.getByLabel('Your password').getAttribute('aria-invalid'), 'true');
     assert.equal(await A.page.locator('#totp-setup').isVisible(), false);
     await reauth.getByLabel('Your password').fill(password);
@@ -310,14 +319,16 @@ describe('Manage devices page', () => {
 
     // Turning it off asks for the password and a current code (checked before anything is sent).
     await A.page.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
-    const off = A.page.locator('#totp-off-form');
-    assert.equal(await A.page.evaluate(() => document.activeElement.id), 'totp-off-password');
+    const off = A.page.getByRole('dialog', { name: 'Turn off two-factor authentication?' });
+    await off.waitFor();
+    assert.equal(await A.page.evaluate(() => document.activeElement.id), 'reauth-password');
     await off.getByLabel('Your password').fill(password);
     await off.getByRole('button', { name: 'Turn it off' }).click();
-    await A.page.getByText('Enter your password and the 6-digit code shown in your authenticator app.').waitFor();
-    assert.equal(await off.getByLabel('Current code from your authenticator app').getAttribute('aria-invalid'), 'true');
+    await off.getByText('Enter the 6-digit code from your authenticator app.').waitFor();
+    assert.equal(await off.getByLabel('Two-factor code').getAttribute('aria-invalid'), 'true');
     await off.getByRole('button', { name: 'Cancel' }).click();
-    assert.equal(await off.isVisible(), false);
+    await off.waitFor({ state: 'hidden' });
+    assert.equal(await A.page.evaluate(() => document.activeElement.id), 'totp-off');
 
     // Signing in now asks for a code (the next step's, since the current one was used).
     const D = await device(browser, w.base);
@@ -329,8 +340,9 @@ describe('Manage devices page', () => {
     await A.page.route('**/v1/sessions/sign-out-all', (route) => route.abort('internetdisconnected'));
     await A.page.getByRole('button', { name: 'Sign out of all devices' }).click();
     const dialog = A.page.getByRole('dialog', { name: 'Sign out of all devices?' });
-    // 2FA is on now: the dialog offers the code field at once.
-    assert.equal(await dialog.getByLabel('Two-factor code').isVisible(), true);
+    // 2FA is on now: any one proof, the codes of the second factor included.
+    assert.equal(await dialog.getByRole('button', { name: 'Use a code from your authenticator app instead' }).isVisible(), true);
+    assert.equal(await dialog.getByRole('button', { name: 'Use a recovery code instead' }).isVisible(), true);
     await dialog.getByLabel('Your password').fill(password);
     await dialog.getByRole('button', { name: 'Sign out of all devices' }).click();
     await dialog.getByText('Could not reach the server. Your devices may still be signed in').waitFor();
@@ -342,12 +354,12 @@ describe('Manage devices page', () => {
     let sawRateLimit = false;
     for (let i = 0; i < 8 && !sawRateLimit; i++) {
       await dialog.getByLabel('Your password').fill(`wrong password ${i}`);
-      await dialog.locator('#soa-error').evaluate((e) => { e.textContent = ''; });
+      await dialog.locator('#reauth-error').evaluate((e) => { e.textContent = ''; });
       await dialog.getByRole('button', { name: 'Sign out of all devices' }).click();
-      await waitFor('an answer', async () => (await dialog.locator('#soa-error').innerText()).length > 0 && await dialog.getByRole('button', { name: 'Sign out of all devices' }).isEnabled());
-      const text = await dialog.locator('#soa-error').innerText();
+      await waitFor('an answer', async () => (await dialog.locator('#reauth-error').innerText()).length > 0 && await dialog.getByRole('button', { name: 'Sign out of all devices' }).isEnabled());
+      const text = await dialog.locator('#reauth-error').innerText();
       if (/Too many failed attempts/.test(text)) {
-        assert.match(text, /No device was signed out\. Try again in \d+ minutes? \(at .+\)\./);
+        assert.match(text, /No device was signed out\. Try again in \d+ (seconds?|minutes?) \(at .+\)\./);
         sawRateLimit = true;
       } else {
         assert.match(text, /That password or code is wrong/);
@@ -360,13 +372,14 @@ describe('Manage devices page', () => {
 
   test('two-factor authentication turned off with the password and a current code (a fresh account)', async () => {
     const F = await device(browser, w.base);
-    await F.page.getByLabel('Email').fill(`page-off-${Date.now()}@example.com`);
+    await F.page.locator('#auth-form').getByLabel('Email').fill(`page-off-${Date.now()}@example.com`);
     await F.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await F.page.getByRole('button', { name: 'Create account' }).click();
     await F.page.getByRole('heading', { name: 'Manage devices' }).waitFor();
     await F.page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
-    await F.page.locator('#totp-reauth-form').getByLabel('Your password').fill(PASSWORD);
-    await F.page.locator('#totp-reauth-form').getByRole('button', { name: 'Continue' }).click();
+    const on = F.page.getByRole('dialog', { name: 'Set up two-factor authentication' });
+    await on.getByLabel('Your password').fill(PASSWORD);
+    await on.getByRole('button', { name: 'Continue' }).click();
     await F.page.getByText('Scan this code with your authenticator app').waitFor();
     const secretF = new URL(await F.page.getByRole('textbox', { name: 'Setup link' }).inputValue()).searchParams.get('secret');
     const step = currentStep();
@@ -376,15 +389,15 @@ describe('Manage devices page', () => {
     assert.equal(await F.page.getByRole('button', { name: 'Set up two-factor authentication' }).isVisible(), false);
 
     await F.page.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
-    const off = F.page.locator('#totp-off-form');
+    const off = F.page.getByRole('dialog', { name: 'Turn off two-factor authentication?' });
     const near = [step - 1, step, step + 1, step + 2].map((n) => totpAt(secretF, n));
     await off.getByLabel('Your password').fill(PASSWORD);
-    await off.getByLabel('Current code from your authenticator app').fill(['000000', '111111', '222222'].find((c) => !near.includes(c)));
+    await off.getByLabel('Two-factor code').fill(['000000', '111111', '222222'].find((c) => !near.includes(c)));
     await off.getByRole('button', { name: 'Turn it off' }).click();
-    await F.page.getByText('That password or code is wrong. Two-factor authentication is still on.').waitFor();
+    await off.getByText('That password or code is wrong. Two-factor authentication is still on.').waitFor();
     assert.equal(await off.getByLabel('Your password').getAttribute('aria-invalid'), 'true');
     // The next step's code: the current one was used to turn it on.
-    await off.getByLabel('Current code from your authenticator app').fill(totpAt(secretF, step + 1));
+    await off.getByLabel('Two-factor code').fill(totpAt(secretF, step + 1));
     await off.getByRole('button', { name: 'Turn it off' }).click();
     await F.page.getByText('Add a code from an authenticator app to your password.').waitFor();
     await F.page.getByRole('button', { name: 'Set up two-factor authentication' }).waitFor();
