@@ -311,6 +311,32 @@ export function checkSchema(doc, schema, value, at = '$') {
   return problems;
 }
 
+/**
+ * What in the recorded `exchanges` disagrees with openapi.yaml: undocumented operations or
+ * statuses, bodies off their schema, and (with `errorShape`) error answers that are not
+ * `{error, message}`. Also returns the operations seen, as `"get /v1/x"` strings.
+ */
+export function openApiProblems(list = exchanges, { errorShape = true } = {}) {
+  const doc = loadOpenApi();
+  const problems = [];
+  const seen = new Set();
+  for (const x of list) {
+    if (errorShape && x.status >= 400 && (typeof x.body?.error !== 'string' || typeof x.body?.message !== 'string')) {
+      problems.push(`${x.method} ${x.path} ${x.status}: not {error, message}: ${JSON.stringify(x.body)}`);
+    }
+    const m = matchOperation(doc, x.method, x.path);
+    if (!m) { problems.push(`undocumented ${x.method} ${x.path} (${x.status})`); continue; }
+    seen.add(`${x.method.toLowerCase()} ${m.template}`);
+    const resp = resolveRef(doc, m.op.responses[String(x.status)]);
+    if (!resp) { problems.push(`${x.method} ${m.template}: status ${x.status} not documented`); continue; }
+    const schema = resp.content?.['application/json']?.schema;
+    if (schema && x.type.includes('application/json')) {
+      for (const p of checkSchema(doc, schema, x.body)) problems.push(`${x.method} ${m.template} ${x.status}: ${p}`);
+    }
+  }
+  return { problems: [...new Set(problems)], seen, doc };
+}
+
 /** The OpenAPI operation that a concrete method and path belong to. */
 export function matchOperation(doc, method, path) {
   for (const [template, item] of Object.entries(doc.paths)) {

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import {
-  FAST_ARGON2, call, checkSchema, cleanup, codeFrom, exchanges, freePort, loadOpenApi, makeSecrets,
-  matchOperation, resolveRef, sleep, startWorker, waitFor,
+  call, cleanup, codeFrom, exchanges, FAST_ARGON2, freePort, makeSecrets, openApiProblems, sleep,
+  startWorker, waitFor,
 } from './helper.mjs';
 
 const secrets = makeSecrets();
@@ -203,22 +203,8 @@ describe('mail through the outbox (MAIL_MODE=http)', () => {
   });
 
   test('every response, errors included, matches openapi.yaml', () => {
-    const doc = loadOpenApi();
-    const problems = [];
-    for (const x of exchanges) {
-      if (x.status >= 400 && (typeof x.body?.error !== 'string' || typeof x.body?.message !== 'string')) {
-        problems.push(`${x.method} ${x.path} ${x.status}: not {error, message}: ${JSON.stringify(x.body)}`);
-      }
-      const m = matchOperation(doc, x.method, x.path);
-      if (!m) { problems.push(`undocumented ${x.method} ${x.path} (${x.status})`); continue; }
-      const resp = resolveRef(doc, m.op.responses[String(x.status)]);
-      if (!resp) { problems.push(`${x.method} ${m.template}: status ${x.status} not documented`); continue; }
-      const schema = resp.content?.['application/json']?.schema;
-      if (schema && x.type.includes('application/json')) {
-        for (const p of checkSchema(doc, schema, x.body)) problems.push(`${x.method} ${m.template} ${x.status}: ${p}`);
-      }
-    }
-    assert.deepEqual([...new Set(problems)], []);
+    const { problems } = openApiProblems(exchanges, { errorShape: true });
+    assert.deepEqual(problems, []);
   });
 });
 

@@ -219,13 +219,7 @@ impl Ctx<'_> {
     /// A sensitive change made from session `c`: logged, mailed to `email` and pushed to the
     /// account's other live sessions.
     pub(super) fn changed(&self, c: &Caller, email: &str, kind: ActivityKind) -> R<()> {
-        self.store().log(
-            &c.account,
-            kind,
-            Some(&c.session.id),
-            &self.client,
-            self.now,
-        )?;
+        self.note(&c.account, kind, Some(&c.session.id))?;
         self.send(email, Mail::Security { event: kind })?;
         self.sockets.security(&c.account, &c.session.id, kind);
         Ok(())

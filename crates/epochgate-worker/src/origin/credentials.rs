@@ -50,13 +50,7 @@ impl Ctx<'_> {
         let id =
             AccountId::new(&random_id("acct_")?).ok_or_else(|| ApiError::internal("account id"))?;
         self.store().insert_account(&id, &email, &hash, self.now)?;
-        self.store().log(
-            &id,
-            ActivityKind::AccountCreated,
-            None,
-            &self.client,
-            self.now,
-        )?;
+        self.note(&id, ActivityKind::AccountCreated, None)?;
         Ok(json(
             201,
             &Created {
@@ -80,8 +74,7 @@ impl Ctx<'_> {
         let failed = |account: Option<&AccountId>, e: ApiError| -> R<Response> {
             self.count(&here)?;
             if let Some(a) = account {
-                self.store()
-                    .log(a, ActivityKind::SignInFailed, None, &self.client, self.now)?;
+                self.note(a, ActivityKind::SignInFailed, None)?;
             }
             Err(e)
         };

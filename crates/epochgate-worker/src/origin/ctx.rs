@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::http::{header, internal};
 use crate::password::Argon2Params;
 use crate::sealed::DataKey;
+use crate::vocab::ActivityKind;
 
 type R<T> = std::result::Result<T, ApiError>;
 
@@ -48,6 +49,18 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     pub(super) fn store(&self) -> &Store {
         &self.ready.store
+    }
+
+    /// Records `kind` in the account's activity log with this request's client details, made
+    /// by `session` when a session made it.
+    pub(super) fn note(
+        &self,
+        account: &AccountId,
+        kind: ActivityKind,
+        session: Option<&SessionId>,
+    ) -> R<()> {
+        self.store()
+            .log(account, kind, session, &self.client, self.now)
     }
 
     /// The revocation log, for one transition (no handler holds it across another call).

@@ -122,8 +122,7 @@ impl Ctx<'_> {
             last_seen_at: self.now,
             status: SessionStatus::Active,
         })?;
-        self.store()
-            .log(account, kind, Some(&id), &self.client, self.now)?;
+        self.note(account, kind, Some(&id))?;
         self.mint(account, &id, slot, epoch)
     }
 
@@ -152,13 +151,7 @@ impl Ctx<'_> {
             self.log()?
                 .revoke_device_of_epoch(account, target.epoch, target.slot)?;
             self.store().sign_out_session(&target.id)?;
-            self.store().log(
-                account,
-                ActivityKind::SignOut,
-                Some(&target.id),
-                &self.client,
-                self.now,
-            )?;
+            self.note(account, ActivityKind::SignOut, Some(&target.id))?;
             self.sockets
                 .signed_out(Push::Session(&target.id), SignOutScope::Device);
         }
@@ -198,8 +191,7 @@ impl Ctx<'_> {
             .filter(|s| s.status == SessionStatus::Active)
             .count();
         self.revoke_all(account, None)?;
-        self.store()
-            .log(account, kind, None, &self.client, self.now)?;
+        self.note(account, kind, None)?;
         Ok(active)
     }
 
@@ -219,13 +211,7 @@ impl Ctx<'_> {
     ) -> R<Response> {
         let keep = keep_current.then_some(&c.session);
         let (epoch, issued) = self.revoke_all(&c.account, keep)?;
-        self.store().log(
-            &c.account,
-            kind,
-            Some(&c.session.id),
-            &self.client,
-            self.now,
-        )?;
+        self.note(&c.account, kind, Some(&c.session.id))?;
         Ok(json(200, &NewEpoch::new(epoch, issued))?)
     }
 
@@ -265,13 +251,7 @@ impl Ctx<'_> {
             }
         }
         let (epoch, _) = self.revoke_all(&account, None)?;
-        self.store().log(
-            &account,
-            ActivityKind::SignOutAll,
-            None,
-            &self.client,
-            self.now,
-        )?;
+        self.note(&account, ActivityKind::SignOutAll, None)?;
         let answer = NewEpoch::new(epoch, None);
         if let Some(k) = &key {
             let stored = serde_json::to_string(&answer).map_err(ApiError::internal)?;

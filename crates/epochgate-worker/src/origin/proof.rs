@@ -147,12 +147,10 @@ impl Ctx<'_> {
         if let Some(hash) = &used.recovery {
             self.store()
                 .take_code(&account.id, Purpose::Recovery, hash, self.now)?;
-            self.store().log(
+            self.note(
                 &account.id,
                 ActivityKind::RecoveryCodeUsed,
                 by.map(|c| &c.session.id),
-                &self.client,
-                self.now,
             )?;
             self.send(
                 &account.email,
@@ -201,13 +199,7 @@ impl Ctx<'_> {
                 if offer.email_code.is_some() {
                     self.store().code_missed(&c.account, Purpose::EmailCode)?;
                 }
-                self.store().log(
-                    &c.account,
-                    ActivityKind::ReauthFailed,
-                    Some(&c.session.id),
-                    &self.client,
-                    self.now,
-                )?;
+                self.note(&c.account, ActivityKind::ReauthFailed, Some(&c.session.id))?;
                 Err(ApiError::new(
                     ApiCode::ReauthFailed,
                     "a password or code you sent is wrong, expired or already used",

@@ -81,13 +81,7 @@ impl Ctx<'_> {
                 event: ActivityKind::TotpEnabled,
             },
         )?;
-        self.store().log(
-            &c.account,
-            ActivityKind::TotpEnabled,
-            Some(&c.session.id),
-            &self.client,
-            self.now,
-        )?;
+        self.note(&c.account, ActivityKind::TotpEnabled, Some(&c.session.id))?;
         self.sockets
             .security(&c.account, &c.session.id, ActivityKind::TotpEnabled);
         Ok(no_content()?)
@@ -116,13 +110,7 @@ impl Ctx<'_> {
                 event: ActivityKind::TotpDisabled,
             },
         )?;
-        self.store().log(
-            &c.account,
-            ActivityKind::TotpDisabled,
-            Some(&c.session.id),
-            &self.client,
-            self.now,
-        )?;
+        self.note(&c.account, ActivityKind::TotpDisabled, Some(&c.session.id))?;
         self.sockets
             .security(&c.account, &c.session.id, ActivityKind::TotpDisabled);
         Ok(no_content()?)
