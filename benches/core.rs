@@ -143,6 +143,8 @@ fn snapshot(records: Vec<Record>) -> Update {
         from_seq: 0,
         seq: 1,
         created_at: NOW,
+        horizon: 0,
+        expired: vec![],
         records,
     }
 }

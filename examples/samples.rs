@@ -13,7 +13,10 @@
 use std::fs;
 use std::path::Path;
 
-use epochgate::{AccountId, DeviceSlot, Issuer, KeySet, MintRequest, PrivateKey, RevocationLog};
+use epochgate::{
+    retention_horizon, AccountId, DeviceSlot, Issuer, KeySet, MintRequest, PrivateKey,
+    RevocationLog,
+};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -31,7 +34,8 @@ fn main() -> Result<(), Error> {
         Some(3600),
         None,
     )?;
-    let mut log = RevocationLog::new(update_key.clone());
+    // Tokens live an hour; records leave updates an hour and a minute after their last change.
+    let mut log = RevocationLog::new(update_key.clone()).with_horizon(retention_horizon(3600, 30));
 
     let id = |account: &str| AccountId::new(account).ok_or(AccountId::RULE);
     let mint = |log: &mut RevocationLog, account: &str, session: &str| -> Result<String, Error> {
@@ -56,6 +60,12 @@ fn main() -> Result<(), Error> {
     log.revoke_all(&id("bob")?)?;
     let delta_2 = log.delta_since(1, NOW + 2)?;
     let snapshot_2 = log.snapshot(NOW + 3)?;
+    // Past the horizon: alice's and bob's records expire; carol signs a device out.
+    let late = NOW + 3 + 3660 + 1;
+    mint(&mut log, "carol", "carol-phone")?;
+    log.revoke_device(&id("carol")?, DeviceSlot(0))?;
+    let delta_3 = log.delta_since(2, late)?;
+    let snapshot_3 = log.snapshot(late + 1)?;
 
     let write = |name: &str, bytes: &[u8]| fs::write(dir.join(name), bytes);
     write("token-alice-phone.jwt", phone.as_bytes())?;
@@ -73,6 +83,8 @@ fn main() -> Result<(), Error> {
     write("delta-0-1.bin", &delta_1)?;
     write("delta-1-2.bin", &delta_2)?;
     write("snapshot-seq2.bin", &snapshot_2)?;
+    write("delta-2-3-expired.bin", &delta_3)?;
+    write("snapshot-seq3.bin", &snapshot_3)?;
     println!("wrote samples to {}", dir.display());
     Ok(())
 }

@@ -49,27 +49,43 @@ pub fn load_keys(data: &[u8]) {
     }
 }
 
-/// Decodes a signed update's structure and, when a real log made it, checks it round-trips.
+/// Decodes a signed update's structure and, when a real log made it, checks it round-trips;
+/// the log runs with a short retention horizon and a clock that advances, so its deltas name
+/// expired accounts, and a viewer following them must accept every one.
 pub fn decode_update(data: &[u8]) {
     if let Ok(update) = crate::UnverifiedUpdate::decode(data) {
         let _ = update.kid();
     }
-    if let Ok(key) = PrivateKey::from_seed("upd-1", &[9; 32]) {
-        let mut log = RevocationLog::new(key);
-        for (i, b) in data.iter().take(64).enumerate() {
-            let Some(account) = crate::AccountId::new(&format!("a{}", b % 8)) else {
-                continue;
-            };
-            let _ = match i % 3 {
-                0 => log.allocate_device(&account).map(|_| ()),
-                1 => log
-                    .revoke_device(&account, crate::DeviceSlot(u16::from(*b % 4)))
-                    .map(|_| ()),
-                _ => log.revoke_all(&account).map(|_| ()),
-            };
-        }
-        if let Ok(bytes) = log.snapshot(NOW) {
-            assert!(crate::UnverifiedUpdate::decode(&bytes).is_ok());
-        }
+    let (Ok(key), Some(mut viewer)) = (PrivateKey::from_seed("upd-1", &[9; 32]), validator())
+    else {
+        return;
+    };
+    let mut log = RevocationLog::new(key).with_horizon(120);
+    let mut now = NOW;
+    for (i, b) in data.iter().take(64).enumerate() {
+        let Some(account) = crate::AccountId::new(&format!("a{}", b % 8)) else {
+            continue;
+        };
+        let _ = match i % 4 {
+            0 => log.allocate_device(&account).map(|_| ()),
+            1 => log
+                .revoke_device(&account, crate::DeviceSlot(u16::from(*b % 4)))
+                .map(|_| ()),
+            2 => log.revoke_all(&account).map(|_| ()),
+            _ => {
+                now += i64::from(*b);
+                match log.update_since(viewer.revocation_seq(), now) {
+                    Ok(bytes) => {
+                        assert!(crate::UnverifiedUpdate::decode(&bytes).is_ok());
+                        assert!(viewer.apply_revocation(&bytes, now).is_ok());
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+    }
+    if let Ok(bytes) = log.snapshot(now) {
+        assert!(crate::UnverifiedUpdate::decode(&bytes).is_ok());
     }
 }

@@ -26,7 +26,7 @@ pub use follower::{Answer, Follower, FollowerOptions, FollowerStats, Next, Plan}
 pub use ids::{AccountId, AccountKey, DeviceSlot, Epoch, KeyId, SessionId, MAX_ID_BYTES};
 pub use issuer::{Issuer, MintRequest, DEFAULT_TTL};
 pub use keys::{verify_raw, KeySet, PrivateKey, PublicKey};
-pub use log::{MemoryStore, RevocationLog, RevocationStore};
+pub use log::{retention_horizon, MemoryStore, RevocationLog, RevocationStore};
 pub use session::Session;
 pub use token::{UnverifiedToken, DEFAULT_TYPE, FORBIDDEN_HEADERS};
 pub use update::{

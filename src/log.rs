@@ -5,6 +5,13 @@
 //! and merging of records. A [`RevocationStore`] only stores and loads — the Durable Object
 //! origin keeps rows in SQLite, [`MemoryStore`] keeps a map for Node backends and tests — so an
 //! origin on any storage publishes the same updates.
+//!
+//! Retention: with a horizon set ([`RevocationLog::with_horizon`]), a record whose last change
+//! is older than an update's `created_at` minus the horizon leaves snapshots, and deltas name it
+//! as expired so warm viewers drop it too. The log itself forgets nothing: epochs and slot
+//! counters stay, so a later sign-out of that account moves on from where it was. A change's
+//! time is the `created_at` of the first update made after it (the store's stamp): never earlier
+//! than the change itself, and taken from the same argument that is signed.
 
 mod memory;
 
@@ -43,8 +50,34 @@ pub trait RevocationStore {
         changed: Option<u64>,
     ) -> Result<(), Self::Error>;
 
-    /// Every saved account whose `changed_seq` is greater than `since`, in any order.
-    fn changed_since(&self, since: u64) -> Result<Vec<(AccountId, AccountState)>, Self::Error>;
+    /// Records `at` as the change time of every account whose visible change is not stamped
+    /// yet (its `changed_seq` above the last stamped sequence), then marks the log's sequence
+    /// stamped. The log calls it with an update's `created_at` before reading.
+    fn stamp(&mut self, at: i64) -> Result<(), Self::Error>;
+
+    /// Every saved account whose `changed_seq` is greater than `since` and whose change time is
+    /// not before `not_before` (unstamped counts as not before), in any order.
+    fn changed_since(
+        &self,
+        since: u64,
+        not_before: i64,
+    ) -> Result<Vec<(AccountId, AccountState)>, Self::Error>;
+
+    /// The change time of the account with the greatest `changed_seq` in `1..=seq`, `None` when
+    /// there is none (or it is not stamped).
+    fn changed_at(&self, seq: u64) -> Result<Option<i64>, Self::Error>;
+
+    /// Every account with a stamped visible change whose time is in `from..before`, any order.
+    fn changed_between(&self, from: i64, before: i64) -> Result<Vec<AccountId>, Self::Error>;
+}
+
+/// The retention horizon for tokens that live at most `max_token_ttl` seconds, judged with a
+/// clock tolerance of at most `clock_tolerance` seconds: one tolerance for a token accepted past
+/// its `exp`, one for a viewer accepting an update created that far in its future.
+pub const fn retention_horizon(max_token_ttl: u64, clock_tolerance: u64) -> u64 {
+    max_token_ttl
+        .saturating_add(clock_tolerance)
+        .saturating_add(clock_tolerance)
 }
 
 /// Accounts and their revocation state, with a sequence number that grows by one with every
@@ -53,6 +86,7 @@ pub trait RevocationStore {
 pub struct RevocationLog<S = MemoryStore> {
     store: S,
     key: PrivateKey,
+    horizon: u64,
 }
 
 impl RevocationLog<MemoryStore> {
@@ -63,9 +97,32 @@ impl RevocationLog<MemoryStore> {
 }
 
 impl<S: RevocationStore> RevocationLog<S> {
-    /// A log over `store` whose updates are signed with `key`.
+    /// A log over `store` whose updates are signed with `key`. Records never expire until a
+    /// horizon is set.
     pub fn with_store(store: S, key: PrivateKey) -> Self {
-        RevocationLog { store, key }
+        RevocationLog {
+            store,
+            key,
+            horizon: 0,
+        }
+    }
+
+    /// Sets the retention horizon in seconds (see [`retention_horizon`]); 0, the default, keeps
+    /// every record in every snapshot. It must cover the longest lifetime of any token still
+    /// unexpired, including tokens minted under an earlier, longer setting.
+    pub fn with_horizon(mut self, horizon: u64) -> Self {
+        self.set_horizon(horizon);
+        self
+    }
+
+    /// As [`Self::with_horizon`], in place.
+    pub fn set_horizon(&mut self, horizon: u64) {
+        self.horizon = horizon;
+    }
+
+    /// The retention horizon in seconds (0: records never expire).
+    pub fn horizon(&self) -> u64 {
+        self.horizon
     }
 
     /// The store.
@@ -166,8 +223,9 @@ impl<S: RevocationStore> RevocationLog<S> {
     /// The signed update a viewer at `since` needs, created at `now`: a snapshot when `since` is
     /// 0 (a viewer that has applied nothing), else a delta of the accounts changed after `since`.
     /// A `since` ahead of the log is `since_ahead`: the viewer followed another origin, or this
-    /// one lost state, and needs a snapshot.
-    pub fn update_since(&self, since: u64, now: i64) -> Result<Vec<u8>, S::Error> {
+    /// one lost state, and needs a snapshot. Stamps unstamped changes with `now` (see the
+    /// module's Retention).
+    pub fn update_since(&mut self, since: u64, now: i64) -> Result<Vec<u8>, S::Error> {
         let seq = self.store.seq()?;
         if since > seq {
             return Err(Error::log(
@@ -184,15 +242,17 @@ impl<S: RevocationStore> RevocationLog<S> {
         self.signed(kind, since, seq, now)
     }
 
-    /// A signed snapshot of every account with a non-default state, created at `now`.
-    pub fn snapshot(&self, now: i64) -> Result<Vec<u8>, S::Error> {
+    /// A signed snapshot of every account with a non-default state whose last change is within
+    /// the horizon, created at `now`.
+    pub fn snapshot(&mut self, now: i64) -> Result<Vec<u8>, S::Error> {
         let seq = self.store.seq()?;
         self.signed(UpdateKind::Snapshot, 0, seq, now)
     }
 
     /// A signed delta of every account changed after `since`, even from 0, created at `now`.
-    /// A `since` ahead of the log is `update_gap`: no delta from there exists.
-    pub fn delta_since(&self, since: u64, now: i64) -> Result<Vec<u8>, S::Error> {
+    /// A `since` ahead of the log is `update_gap`: no delta from there exists. Accounts a viewer
+    /// at `since` may hold whose record expired are named in `expired`.
+    pub fn delta_since(&mut self, since: u64, now: i64) -> Result<Vec<u8>, S::Error> {
         let seq = self.store.seq()?;
         if since > seq {
             return Err(Error::update(
@@ -205,19 +265,46 @@ impl<S: RevocationStore> RevocationLog<S> {
     }
 
     fn signed(
-        &self,
+        &mut self,
         kind: UpdateKind,
         since: u64,
         seq: u64,
         now: i64,
     ) -> Result<Vec<u8>, S::Error> {
-        let records = records(self.store.changed_since(since)?);
+        self.store.stamp(now)?;
+        // A horizon reaching before 1970 expires nothing; the update says so.
+        let horizon = self.horizon.min(now.max(0).unsigned_abs());
+        let h = i64::try_from(horizon).unwrap_or(i64::MAX);
+        let cutoff = if horizon == 0 { i64::MIN } else { now - h };
+        let records = records(self.store.changed_since(since, cutoff)?);
+        let mut expired = Vec::new();
+        if kind == UpdateKind::Delta && horizon > 0 && since > 0 {
+            // A viewer at `since` applied an update created no earlier than the stamp of the
+            // newest change it includes, and that update left out everything older than its own
+            // cutoff: so it holds nothing that changed before `from`.
+            let from = self
+                .store
+                .changed_at(since)?
+                .map_or(i64::MIN, |t| t.saturating_sub(h));
+            expired = self
+                .store
+                .changed_between(from, cutoff)?
+                .iter()
+                .map(|id| AccountKey::of(id.as_str()))
+                .collect();
+            expired.sort_unstable();
+            expired.dedup();
+            // Two ids sharing a key: the live one's record wins.
+            expired.retain(|k| records.binary_search_by_key(k, |r| r.account).is_err());
+        }
         Ok(Update {
             kind,
             from_seq: since,
             seq,
             created_at: now,
+            horizon,
             records,
+            expired,
         }
         .sign(&self.key)?)
     }

@@ -4,18 +4,24 @@
 //! Wire format, all integers little-endian, every field fixed-size so a reader never guesses:
 //!
 //! ```text
-//! u8   version (1)
+//! u8   version (2)
 //! u8   kind (1 = snapshot, 2 = delta)
 //! u8   kid length k (1..=64), then k bytes of UTF-8 kid
 //! u64  from_seq   (0 for a snapshot; for a delta, the sequence it applies on top of)
 //! u64  seq        (the sequence after applying; >= from_seq)
 //! u64  created_at (Unix seconds, the origin's clock)
+//! u64  horizon    (seconds; 0 = records never expire; <= created_at)
 //! u32  record count n, then n records in strictly increasing account-key order:
 //!        u64 account key, u32 epoch, u32 slot count m (<= 65536), m x u16 slots strictly increasing
+//! u32  expired count x (0 in a snapshot and when horizon is 0), then x u64 account keys,
+//!        strictly increasing, none of them a record's
 //! [64] Ed25519 signature over UPDATE_DOMAIN || every byte above
 //! ```
 //!
 //! A record is the account's whole state, not a difference, so records can be merged in any order.
+//! Records whose last change is older than `created_at - horizon` can no longer refuse an
+//! unexpired token: a snapshot leaves them out and a delta names those a viewer may still hold
+//! under `expired`, so the viewer drops them (docs/DESIGN.md, Retention).
 //! The signature covers [`UPDATE_DOMAIN`] first: a token signs base64url text, which can never
 //! start with that prefix, so neither can pass for the other even under a shared key (which the
 //! validator refuses anyway).
@@ -26,7 +32,7 @@ use crate::ids::{AccountKey, Epoch, KeyId};
 use crate::keys::{KeySet, PrivateKey};
 
 /// The format version this build writes and reads.
-pub const UPDATE_VERSION: u8 = 1;
+pub const UPDATE_VERSION: u8 = 2;
 /// The signature's domain-separation prefix.
 pub const UPDATE_DOMAIN: &[u8] = b"epochgate revocation update v1\0";
 /// Largest accepted update, checked before anything is parsed (room for ~8 million accounts).
@@ -64,8 +70,14 @@ pub struct Update {
     pub seq: u64,
     /// When the origin created it, Unix seconds; signed, so it bounds how stale a view is.
     pub created_at: i64,
+    /// The retention horizon, seconds: records whose last change precedes `created_at - horizon`
+    /// were left out (a snapshot) or are named in `expired` (a delta). 0: nothing expires.
+    pub horizon: u64,
     /// Account states in strictly increasing key order.
     pub records: Vec<Record>,
+    /// Delta only: accounts whose record expired and which a viewer may still hold, in strictly
+    /// increasing key order, none of them in `records`. A viewer forgets them.
+    pub expired: Vec<AccountKey>,
 }
 
 /// A structurally valid update whose signature is not checked yet.
@@ -85,7 +97,13 @@ impl Update {
         let kid = key.kid().as_str().as_bytes();
         let slots: usize = self.records.iter().map(|r| r.state.revoked.len()).sum();
         let mut out = Vec::with_capacity(
-            UPDATE_DOMAIN.len() + 32 + kid.len() + 16 * self.records.len() + 2 * slots + 64,
+            UPDATE_DOMAIN.len()
+                + 44
+                + kid.len()
+                + 16 * self.records.len()
+                + 2 * slots
+                + 8 * self.expired.len()
+                + 64,
         );
         out.extend_from_slice(UPDATE_DOMAIN);
         out.push(UPDATE_VERSION);
@@ -98,6 +116,7 @@ impl Update {
         out.extend_from_slice(&self.from_seq.to_le_bytes());
         out.extend_from_slice(&self.seq.to_le_bytes());
         out.extend_from_slice(&self.created_at.unsigned_abs().to_le_bytes());
+        out.extend_from_slice(&self.horizon.to_le_bytes());
         let count = u32::try_from(self.records.len()).map_err(|_| {
             Error::update(
                 UpdateError::Malformed,
@@ -113,6 +132,16 @@ impl Update {
             for slot in record.state.revoked.as_slice() {
                 out.extend_from_slice(&slot.to_le_bytes());
             }
+        }
+        let expired = u32::try_from(self.expired.len()).map_err(|_| {
+            Error::update(
+                UpdateError::Malformed,
+                "more than 2^32 expired accounts in one update",
+            )
+        })?;
+        out.extend_from_slice(&expired.to_le_bytes());
+        for account in &self.expired {
+            out.extend_from_slice(&account.0.to_le_bytes());
         }
         let signature = key.sign(&out);
         out.extend_from_slice(&signature);
@@ -146,6 +175,32 @@ impl Update {
         }
         if self.records.iter().any(|r| r.state.is_default()) {
             return bad("a record holds the default state (epoch 0, no slot), which is never sent");
+        }
+        if self.horizon > self.created_at.unsigned_abs() {
+            return bad("the horizon reaches before 1970 (horizon > created_at)");
+        }
+        if self.expired.is_empty() {
+            return Ok(());
+        }
+        if self.kind == UpdateKind::Snapshot {
+            return bad("a snapshot names expired accounts; it simply leaves them out");
+        }
+        if self.horizon == 0 {
+            return bad("expired accounts in an update whose horizon is 0 (nothing expires)");
+        }
+        if self
+            .expired
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a >= b))
+        {
+            return bad("expired accounts are not in strictly increasing key order");
+        }
+        if self
+            .expired
+            .iter()
+            .any(|k| self.records.binary_search_by_key(k, |r| r.account).is_ok())
+        {
+            return bad("an account is both expired and a record");
         }
         Ok(())
     }
@@ -198,6 +253,7 @@ impl<'a> UnverifiedUpdate<'a> {
         let seq = r.u64()?;
         let created_at = i64::try_from(r.u64()?)
             .map_err(|_| Error::update(UpdateError::Malformed, "created_at is out of range"))?;
+        let horizon = r.u64()?;
         let count = r.u32()?;
         // Each record takes at least 16 bytes: refuse a count the input cannot hold before allocating.
         if u64::from(count) * 16 > r.0.len() as u64 {
@@ -229,10 +285,18 @@ impl<'a> UnverifiedUpdate<'a> {
                 state: AccountState { epoch, revoked },
             });
         }
+        let n_expired = r.u32()?;
+        if u64::from(n_expired) * 8 > r.0.len() as u64 {
+            return Err(truncated());
+        }
+        let mut expired = Vec::with_capacity(n_expired as usize);
+        for _ in 0..n_expired {
+            expired.push(AccountKey(r.u64()?));
+        }
         if !r.0.is_empty() {
             return Err(Error::update(
                 UpdateError::Malformed,
-                format!("{} trailing bytes after the records", r.0.len()),
+                format!("{} trailing bytes after the expired accounts", r.0.len()),
             ));
         }
         let update = Update {
@@ -240,7 +304,9 @@ impl<'a> UnverifiedUpdate<'a> {
             from_seq,
             seq,
             created_at,
+            horizon,
             records,
+            expired,
         };
         update.check_canonical()?;
         Ok(UnverifiedUpdate {

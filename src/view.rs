@@ -6,7 +6,9 @@
 //! the epoch in a byte, the slots as a 64-bit map — found through a directory on the key's top 16
 //! bits, so the full key is implied and never stored. Every other account, and accounts changed
 //! since the array was last rebuilt, live in a small hash map that takes precedence. The map is
-//! folded into the array once it holds more than an eighth of it.
+//! folded into the array once it holds more than an eighth of it. An account a delta names as
+//! expired is forgotten: removed from the map, and its array entry set to the default state (a
+//! tombstone, counted like a map entry and left out at the next fold).
 
 use std::collections::HashMap;
 
@@ -75,8 +77,11 @@ pub struct RevocationView {
     dir: Vec<u32>,
     entries: Vec<Packed>,
     overlay: HashMap<u64, AccountState, KeyedState>,
+    /// Array entries holding the default state (forgotten accounts), until the next fold.
+    tombstones: usize,
     seq: u64,
     newest_created_at: Option<i64>,
+    horizon: u64,
 }
 
 impl std::fmt::Debug for RevocationView {
@@ -96,9 +101,16 @@ impl RevocationView {
             dir: Vec::new(),
             entries: Vec::new(),
             overlay: HashMap::with_hasher(KeyedState::new(seed)),
+            tombstones: 0,
             seq: 0,
             newest_created_at: None,
+            horizon: 0,
         }
+    }
+
+    /// The retention horizon of the last applied update (0: nothing expires).
+    pub fn horizon(&self) -> u64 {
+        self.horizon
     }
 
     /// The sequence of the last applied update.
@@ -114,7 +126,7 @@ impl RevocationView {
     /// How many accounts the view holds a non-default state for (an account may be counted in
     /// both tiers between folds).
     pub fn len(&self) -> usize {
-        self.entries.len() + self.overlay.len()
+        self.entries.len().saturating_sub(self.tombstones) + self.overlay.len()
     }
 
     /// Whether the view holds no account.
@@ -223,15 +235,19 @@ impl RevocationView {
                 ))
             }
             UpdateKind::Delta => {
+                for account in &update.expired {
+                    self.forget(account.0);
+                }
                 for record in update.records {
                     self.merge(record.account.0, &record.state);
                 }
-                if self.overlay.len() > MIN_FOLD.max(self.entries.len() / 8) {
+                if self.overlay.len() + self.tombstones > MIN_FOLD.max(self.entries.len() / 8) {
                     self.fold();
                 }
             }
         }
         self.seq = update.seq;
+        self.horizon = update.horizon;
         self.newest_created_at = Some(
             self.newest_created_at
                 .map_or(update.created_at, |t| t.max(update.created_at)),
@@ -239,11 +255,28 @@ impl RevocationView {
         Ok(self.seq)
     }
 
+    /// Forgets `key`: its record expired, so it can refuse no unexpired token.
+    fn forget(&mut self, key: u64) {
+        self.overlay.remove(&key);
+        if let Some(entry) = self.position(key).and_then(|at| self.entries.get_mut(at)) {
+            if epoch_of(entry) != 0 || bits_of(entry) != 0 {
+                if let Some(packed) = pack(key, &AccountState::default()) {
+                    *entry = packed;
+                    self.tombstones += 1;
+                }
+            }
+        }
+    }
+
     fn merge(&mut self, key: u64, change: &AccountState) {
         let mut state = self.state(AccountKey(key));
         state.merge(change);
         if let Some(at) = self.position(key) {
             if let (Some(packed), Some(entry)) = (pack(key, &state), self.entries.get_mut(at)) {
+                // Only a forgotten account's entry holds the default state.
+                if epoch_of(entry) == 0 && bits_of(entry) == 0 {
+                    self.tombstones = self.tombstones.saturating_sub(1);
+                }
                 *entry = packed;
                 self.overlay.remove(&key);
                 return;
@@ -263,7 +296,8 @@ impl RevocationView {
                 .unwrap_or_default()
             {
                 let key = ((bucket as u64) << FP_BITS) | fingerprint(entry);
-                if !self.overlay.contains_key(&key) {
+                if (epoch_of(entry) != 0 || bits_of(entry) != 0) && !self.overlay.contains_key(&key)
+                {
                     all.push((key, unpack(entry)));
                 }
             }
@@ -283,6 +317,7 @@ impl RevocationView {
             self.dir = Vec::new();
             self.entries = Vec::new();
             self.overlay = overlay;
+            self.tombstones = 0;
             return;
         }
         let mut entries = Vec::with_capacity(sorted.len());
@@ -314,6 +349,7 @@ impl RevocationView {
         self.dir = dir;
         self.entries = entries;
         self.overlay = overlay;
+        self.tombstones = 0;
     }
 }
 
@@ -350,6 +386,8 @@ mod tests {
             from_seq: 0,
             seq,
             created_at: 100,
+            horizon: 0,
+            expired: vec![],
             records,
         }
     }
@@ -430,6 +468,8 @@ mod tests {
                 from_seq: seq,
                 seq: seq + 1,
                 created_at: 1,
+                horizon: 0,
+                expired: vec![],
                 records: vec![rec],
             })
             .unwrap();
@@ -449,6 +489,70 @@ mod tests {
     }
 
     #[test]
+    fn expired_accounts_are_forgotten_in_both_tiers() {
+        let mut view = RevocationView::new([4; 16]);
+        let key = |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // 39,900 accounts in the array, 100 (epoch 300) in the map.
+        let epoch = |i: u64| if i % 400 == 1 { 300 } else { 1 };
+        let records: Vec<_> = (0..40_000u64)
+            .map(|i| (key(i), state(epoch(i), &[])))
+            .collect();
+        view.apply(snapshot(1, records)).unwrap();
+        let delta = |from: u64, expired: Vec<u64>, records: Vec<(u64, AccountState)>| {
+            let mut expired: Vec<AccountKey> = expired.into_iter().map(AccountKey).collect();
+            expired.sort();
+            let mut records: Vec<Record> = records
+                .into_iter()
+                .map(|(k, s)| Record {
+                    account: AccountKey(k),
+                    state: s,
+                })
+                .collect();
+            records.sort_by_key(|r| r.account);
+            Update {
+                kind: UpdateKind::Delta,
+                from_seq: from,
+                seq: from + 1,
+                created_at: 100,
+                horizon: 10,
+                expired,
+                records,
+            }
+        };
+        // Forget 2000 accounts (5 of them in the map), then sign 10 forgotten ones out again.
+        view.apply(delta(1, (0..2000).map(key).collect(), vec![]))
+            .unwrap();
+        assert_eq!((view.len(), view.tombstones), (38_000, 1995));
+        let again = (0..20)
+            .step_by(2)
+            .map(|i| (key(i), state(2, &[5])))
+            .collect();
+        view.apply(delta(2, vec![], again)).unwrap();
+        assert_eq!((view.len(), view.tombstones), (38_010, 1985));
+        for i in 0..2000u64 {
+            let expected = if i < 20 && i % 2 == 0 {
+                state(2, &[5])
+            } else {
+                AccountState::default()
+            };
+            assert_eq!(view.state(AccountKey(key(i))), expected);
+            assert_eq!(
+                view.check(AccountKey(key(i)), Epoch(0), DeviceSlot(5))
+                    .is_some(),
+                i < 20 && i % 2 == 0
+            );
+        }
+        // Tombstones count towards a fold, which leaves them out and changes nothing else.
+        view.apply(delta(3, (2000..5500).map(key).collect(), vec![]))
+            .unwrap();
+        assert_eq!((view.len(), view.tombstones), (34_510, 0));
+        for i in 5500..40_000u64 {
+            assert_eq!(view.state(AccountKey(key(i))).epoch.0, epoch(i));
+        }
+        assert_eq!(view.horizon(), 10);
+    }
+
+    #[test]
     fn sequence_rules() {
         let mut view = RevocationView::new([0; 16]);
         let delta = |from, seq| Update {
@@ -456,6 +560,8 @@ mod tests {
             from_seq: from,
             seq,
             created_at: 50,
+            horizon: 0,
+            expired: vec![],
             records: vec![],
         };
         assert_eq!(view.apply(delta(1, 2)).unwrap_err().code(), "update_gap");

@@ -27,7 +27,7 @@ fn follower() -> Follower {
 }
 
 /// What the origin answers to `since` at `now_ms`, as the transport would hand it over.
-fn serve(log: &RevocationLog, since: u64, now_ms: i64) -> Result<Vec<u8>, ()> {
+fn serve(log: &mut RevocationLog, since: u64, now_ms: i64) -> Result<Vec<u8>, ()> {
     match log.update_since(since, now_ms.div_euclid(1000)) {
         Ok(bytes) => Ok(bytes),
         Err(e) if e.code() == "since_ahead" => Err(()),
@@ -39,7 +39,7 @@ fn serve(log: &RevocationLog, since: u64, now_ms: i64) -> Result<Vec<u8>, ()> {
 fn finish(
     f: &mut Follower,
     v: &mut Validator,
-    log: &RevocationLog,
+    log: &mut RevocationLog,
     mut since: u64,
     now_ms: i64,
 ) -> Next {
@@ -56,7 +56,12 @@ fn finish(
 }
 
 /// Plans at `now_ms` and, when that asks for a fetch, answers it from `log`.
-fn refresh(f: &mut Follower, v: &mut Validator, log: &RevocationLog, now_ms: i64) -> Option<Next> {
+fn refresh(
+    f: &mut Follower,
+    v: &mut Validator,
+    log: &mut RevocationLog,
+    now_ms: i64,
+) -> Option<Next> {
     match f.plan(v, now_ms) {
         Plan::Fetch(since) => Some(finish(f, v, log, since, now_ms)),
         _ => None,
@@ -118,7 +123,7 @@ fn options_are_checked() {
 
 #[test]
 fn the_first_plan_fetches_a_snapshot_then_the_view_is_used() {
-    let (log, phone, laptop) = origin();
+    let (mut log, phone, laptop) = origin();
     let mut v = validator();
     let mut f = follower();
     assert_eq!(f.fetched_at_ms(), None);
@@ -155,7 +160,7 @@ fn a_delta_since_the_view_applies() {
     let (mut log, _, laptop) = origin();
     let mut v = validator();
     let mut f = follower();
-    assert_eq!(refresh(&mut f, &mut v, &log, T0), Some(Next::Done(1)));
+    assert_eq!(refresh(&mut f, &mut v, &mut log, T0), Some(Next::Done(1)));
     log.revoke_all(&id("a")).unwrap();
     let later = T0 + 1000;
     assert_eq!(f.plan(&v, later), Plan::Fetch(1));
@@ -177,7 +182,7 @@ fn a_gap_is_followed_by_a_snapshot() {
     let (mut log, _, laptop) = origin();
     let mut v = validator();
     let mut f = follower();
-    refresh(&mut f, &mut v, &log, T0);
+    refresh(&mut f, &mut v, &mut log, T0);
     log.revoke_all(&id("b")).unwrap();
     log.revoke_all(&id("a")).unwrap();
     let later = T0 + 1000;
@@ -213,14 +218,14 @@ fn since_ahead_is_followed_by_a_snapshot() {
     let (mut log, _, laptop) = origin();
     let mut v = validator();
     let mut f = follower();
-    refresh(&mut f, &mut v, &log, T0);
+    refresh(&mut f, &mut v, &mut log, T0);
     log.revoke_all(&id("a")).unwrap();
     let later = T0 + 1000;
     assert_eq!(f.plan(&v, later), Plan::Fetch(1));
     // A replica that has not caught up answers 409 since_ahead; the snapshot comes from one
     // that has.
     assert_eq!(f.answer(&mut v, Answer::SinceAhead, later), Next::Fetch(0));
-    assert_eq!(finish(&mut f, &mut v, &log, 0, later), Next::Done(2));
+    assert_eq!(finish(&mut f, &mut v, &mut log, 0, later), Next::Done(2));
     assert_eq!(
         v.validate(&laptop, NOW + 1).reason(),
         Some(Reason::RevokedAll)
@@ -229,11 +234,11 @@ fn since_ahead_is_followed_by_a_snapshot() {
 
     // An origin that lost its state is behind the view: its snapshot would roll the view back
     // and is refused; the view stays as it was.
-    let restarted = RevocationLog::new(update_key());
+    let mut restarted = RevocationLog::new(update_key());
     let before = view_of(&v);
     let again = T0 + 2000;
     assert_eq!(f.plan(&v, again), Plan::Fetch(2));
-    match finish(&mut f, &mut v, &restarted, 2, again) {
+    match finish(&mut f, &mut v, &mut restarted, 2, again) {
         Next::Failed(e) => assert_eq!(e.code(), "update_stale"),
         other => panic!("{other:?}"),
     }
@@ -256,7 +261,7 @@ fn a_refused_update_changes_nothing_and_is_counted() {
     let (mut log, phone, laptop) = origin();
     let mut v = validator();
     let mut f = follower();
-    refresh(&mut f, &mut v, &log, T0);
+    refresh(&mut f, &mut v, &mut log, T0);
     log.revoke_all(&id("a")).unwrap();
     let before = view_of(&v);
     let fetched_at = f.fetched_at_ms();
@@ -288,7 +293,7 @@ fn a_refused_update_changes_nothing_and_is_counted() {
 
 #[test]
 fn a_transport_failure_is_counted_and_releases_the_refresh() {
-    let (log, _, _) = origin();
+    let (mut log, _, _) = origin();
     let mut v = validator();
     let mut f = follower();
     assert_eq!(f.plan(&v, T0), Plan::Fetch(0));
@@ -301,20 +306,20 @@ fn a_transport_failure_is_counted_and_releases_the_refresh() {
     assert_eq!(view_of(&v), (0, None, 0));
     // The next request tries again at once.
     assert_eq!(f.plan(&v, T0 + 10), Plan::Fetch(0));
-    assert_eq!(finish(&mut f, &mut v, &log, 0, T0 + 20), Next::Done(1));
+    assert_eq!(finish(&mut f, &mut v, &mut log, 0, T0 + 20), Next::Done(1));
     assert_eq!(f.stats().fetches, 2);
 }
 
 #[test]
 fn one_refresh_at_a_time() {
-    let (log, _, _) = origin();
+    let (mut log, _, _) = origin();
     let mut v = validator();
     let mut f = follower();
     assert_eq!(f.plan(&v, T0), Plan::Fetch(0));
     // No usable view yet: the others wait for it.
     assert_eq!(f.plan(&v, T0), Plan::Wait);
     assert_eq!(f.plan(&v, T0 + 100), Plan::Wait);
-    assert_eq!(finish(&mut f, &mut v, &log, 0, T0 + 100), Next::Done(1));
+    assert_eq!(finish(&mut f, &mut v, &mut log, 0, T0 + 100), Next::Done(1));
     // Due again: one request refreshes, the others use the current view meanwhile.
     let later = T0 + 1000;
     assert_eq!(f.plan(&v, later), Plan::Fetch(1));
@@ -325,7 +330,7 @@ fn one_refresh_at_a_time() {
 
 #[test]
 fn a_refresh_older_than_the_timeout_is_presumed_lost() {
-    let (log, _, _) = origin();
+    let (mut log, _, _) = origin();
     let mut v = validator();
     let mut f = Follower::new(FollowerOptions {
         refresh_timeout_ms: 3000,
@@ -338,7 +343,10 @@ fn a_refresh_older_than_the_timeout_is_presumed_lost() {
     assert!(!f.in_flight(T0 + 3000));
     assert_eq!(f.plan(&v, T0 + 3000), Plan::Fetch(0));
     assert_eq!(f.stats().fetches, 2);
-    assert_eq!(finish(&mut f, &mut v, &log, 0, T0 + 3010), Next::Done(1));
+    assert_eq!(
+        finish(&mut f, &mut v, &mut log, 0, T0 + 3010),
+        Next::Done(1)
+    );
     assert_eq!(f.fetched_at_ms(), Some(T0 + 3000));
     // The lost fetch's answer, arriving late, is taken for what it is.
     let late = log.update_since(0, NOW + 3).unwrap();
@@ -350,17 +358,17 @@ fn a_refresh_older_than_the_timeout_is_presumed_lost() {
 
 #[test]
 fn the_refresh_starts_early_by_the_last_fetch_time_and_a_tenth_of_the_target() {
-    let (log, _, _) = origin();
+    let (mut log, _, _) = origin();
     let mut v = validator();
     let mut f = follower();
     // A 200 ms refresh: lead 200 + 100, so due 700 ms after the fetch started.
     assert_eq!(f.plan(&v, T0), Plan::Fetch(0));
-    finish(&mut f, &mut v, &log, 0, T0 + 200);
+    finish(&mut f, &mut v, &mut log, 0, T0 + 200);
     assert_eq!(f.last_fetch_ms(), 200);
     assert_eq!(f.plan(&v, T0 + 699), Plan::Use);
     assert_eq!(f.plan(&v, T0 + 700), Plan::Fetch(1));
     // A 900 ms refresh: the lead is at most half the target.
-    finish(&mut f, &mut v, &log, 1, T0 + 1600);
+    finish(&mut f, &mut v, &mut log, 1, T0 + 1600);
     assert_eq!(f.fetched_at_ms(), Some(T0 + 700));
     assert_eq!(f.plan(&v, T0 + 1199), Plan::Use);
     assert_eq!(f.plan(&v, T0 + 1200), Plan::Fetch(1));
@@ -372,21 +380,24 @@ fn the_refresh_starts_early_by_the_last_fetch_time_and_a_tenth_of_the_target() {
     })
     .unwrap();
     let mut v = validator();
-    assert_eq!(refresh(&mut eager, &mut v, &log, T0), Some(Next::Done(1)));
+    assert_eq!(
+        refresh(&mut eager, &mut v, &mut log, T0),
+        Some(Next::Done(1))
+    );
     assert_eq!(eager.plan(&v, T0), Plan::Fetch(1));
     assert_eq!(eager.plan(&v, T0), Plan::Use);
 }
 
 #[test]
 fn a_view_that_stops_following_fails_closed_until_a_fresh_update() {
-    let (log, _, laptop) = origin();
+    let (mut log, _, laptop) = origin();
     let mut v = validator_with(Options {
         max_state_age: 30,
         ..options()
     });
     let mut f = follower();
     assert_eq!(v.validate(&laptop, NOW).reason(), Some(Reason::StateStale));
-    refresh(&mut f, &mut v, &log, T0);
+    refresh(&mut f, &mut v, &mut log, T0);
     assert_eq!(v.validate(&laptop, NOW + 30).reason(), None);
     // The follower is not asked again (no traffic, or every fetch hangs): the view ages out.
     assert_eq!(
@@ -398,7 +409,7 @@ fn a_view_that_stops_following_fails_closed_until_a_fresh_update() {
     assert_eq!(f.plan(&v, later), Plan::Fetch(1));
     assert_eq!(f.plan(&v, later), Plan::Wait);
     // A fresh update (an empty delta is enough) brings it back.
-    assert_eq!(finish(&mut f, &mut v, &log, 1, later), Next::Done(1));
+    assert_eq!(finish(&mut f, &mut v, &mut log, 1, later), Next::Done(1));
     assert_eq!(v.validate(&laptop, NOW + 31).reason(), None);
     // Within max_state_age a view stays usable while a refresh is in flight.
     assert_eq!(f.plan(&v, later + 1000), Plan::Fetch(1));

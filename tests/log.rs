@@ -46,6 +46,7 @@ fn sorted_keys(accounts: &[&str]) -> Vec<AccountKey> {
 enum Call {
     Load(String),
     Save(String, Option<u64>),
+    Stamp(i64),
     ChangedSince(u64),
 }
 
@@ -100,11 +101,28 @@ impl RevocationStore for Watched {
         Ok(self.inner.save(account, state, changed)?)
     }
 
-    fn changed_since(&self, since: u64) -> Result<Vec<(AccountId, AccountState)>, StoreError> {
+    fn stamp(&mut self, at: i64) -> Result<(), StoreError> {
+        self.calls.borrow_mut().push(Call::Stamp(at));
+        Ok(self.inner.stamp(at)?)
+    }
+
+    fn changed_since(
+        &self,
+        since: u64,
+        not_before: i64,
+    ) -> Result<Vec<(AccountId, AccountState)>, StoreError> {
         self.calls.borrow_mut().push(Call::ChangedSince(since));
-        let mut rows = self.inner.changed_since(since)?;
+        let mut rows = self.inner.changed_since(since, not_before)?;
         rows.extend(self.extra.iter().cloned());
         Ok(rows)
+    }
+
+    fn changed_at(&self, seq: u64) -> Result<Option<i64>, StoreError> {
+        Ok(self.inner.changed_at(seq)?)
+    }
+
+    fn changed_between(&self, from: i64, before: i64) -> Result<Vec<AccountId>, StoreError> {
+        Ok(self.inner.changed_between(from, before)?)
     }
 }
 
@@ -249,7 +267,7 @@ fn what_the_log_asks_of_its_store() {
         [Call::Load("a".into()), Call::Save("a".into(), Some(2))]
     );
     log.update_since(1, NOW).unwrap();
-    assert_eq!(take_calls(&log), [Call::ChangedSince(1)]);
+    assert_eq!(take_calls(&log), [Call::Stamp(NOW), Call::ChangedSince(1)]);
     log.update_since(5, NOW).unwrap_err();
     assert_eq!(
         take_calls(&log),
@@ -298,7 +316,7 @@ fn records_are_sorted_and_rows_of_one_key_merged() {
         ),
         (id("z"), AccountState::default()),
     ];
-    let log = RevocationLog::with_store(store, update_key());
+    let mut log = RevocationLog::with_store(store, update_key());
     let update = open(&log.snapshot(NOW).unwrap());
     assert_eq!(keys_of(&update), sorted_keys(&["a", "b", "c", "d", "e"]));
     let c = update

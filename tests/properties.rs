@@ -57,6 +57,8 @@ fn update() -> impl Strategy<Value = Update> {
                 from_seq,
                 seq: a.max(b),
                 created_at,
+                horizon: 0,
+                expired: vec![],
                 records,
             }
         })
@@ -114,6 +116,13 @@ proptest! {
                 prop_assert!(validator().validate(&t, NOW).reason().is_some(), "{}", t);
             }
         }
+    }
+
+    /// The fuzz targets' bodies hold on arbitrary input (a short run of what `fuzz/` runs long).
+    #[test]
+    fn fuzz_bodies_hold(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        epochgate::fuzzing::decode_update(&bytes);
+        epochgate::fuzzing::apply_update(&bytes);
     }
 
     #[test]
@@ -280,6 +289,210 @@ proptest! {
         for t in &tokens {
             let state = log.state_of(&id(&t.account)).unwrap().state;
             prop_assert_eq!(v.validate(&t.token, now).reason(), state.check(t.epoch, t.device));
+        }
+    }
+}
+
+/// Longest token lifetime and clock tolerance of the model with time: small, so that random
+/// clock steps land on the horizon's last seconds often.
+const TTL_MAX: u64 = 10;
+const TOLERANCE: u64 = 2;
+
+/// One step of the model test with time.
+#[derive(Clone, Debug)]
+enum TimedOp {
+    /// A sign-in whose token claims to be issued `age` seconds ago and lives `ttl` seconds.
+    SignIn {
+        account: u8,
+        age: u8,
+        ttl: u64,
+    },
+    SignOutDevice {
+        account: u8,
+        pick: u8,
+    },
+    SignOutAll {
+        account: u8,
+    },
+    /// The clocks advance.
+    Advance {
+        seconds: u64,
+    },
+    PublishDelta,
+    PublishDeltaSince {
+        back: u8,
+    },
+    PublishSnapshot,
+    Deliver {
+        pick: u8,
+        drop: bool,
+    },
+    /// A follower's refresh: a delta since the viewer's sequence, applied at once.
+    Refresh,
+}
+
+fn timed_op() -> impl Strategy<Value = TimedOp> {
+    prop_oneof![
+        3 => (0u8..4, prop_oneof![Just(0u8), 0u8..5], prop_oneof![Just(TTL_MAX), 1..=TTL_MAX])
+            .prop_map(|(account, age, ttl)| TimedOp::SignIn { account, age, ttl }),
+        2 => (0u8..4, any::<u8>()).prop_map(|(account, pick)| TimedOp::SignOutDevice { account, pick }),
+        1 => (0u8..4).prop_map(|account| TimedOp::SignOutAll { account }),
+        4 => prop_oneof![4 => 1u64..=2, 1 => 1u64..=(3 * TTL_MAX)].prop_map(|seconds| TimedOp::Advance { seconds }),
+        3 => Just(TimedOp::Refresh),
+        2 => Just(TimedOp::PublishDelta),
+        1 => (0u8..5).prop_map(|back| TimedOp::PublishDeltaSince { back }),
+        1 => Just(TimedOp::PublishSnapshot),
+        3 => (any::<u8>(), prop::bool::weighted(0.2)).prop_map(|(pick, drop)| TimedOp::Deliver { pick, drop }),
+    ]
+}
+
+struct TimedToken {
+    token: String,
+    account: String,
+    device: DeviceSlot,
+    epoch: Epoch,
+    issued_at: i64,
+    expires_at: i64,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// The revocation model with time and expiry: tokens minted with random lifetimes and issue
+    /// times, clocks that advance (the viewer's off the origin's by up to the tolerance either
+    /// way), and a log whose records leave updates a horizon after their last change. At every
+    /// step, every token still unexpired at the viewer's time is judged exactly as the origin's
+    /// authoritative state at the viewer's sequence judges it: a dropped record never refused an
+    /// unexpired token.
+    #[test]
+    fn retention_model(
+        ops in prop::collection::vec(timed_op(), 1..80),
+        skew in prop_oneof![Just(-(TOLERANCE as i64)), Just(TOLERANCE as i64), -(TOLERANCE as i64)..=(TOLERANCE as i64)],
+        cached in any::<bool>(),
+    ) {
+        let horizon = epochgate::retention_horizon(TTL_MAX, TOLERANCE);
+        let mut log = RevocationLog::new(update_key()).with_horizon(horizon);
+        let mut v = validator_with(epochgate::Options {
+            cache_size: if cached { 100 } else { 0 },
+            clock_tolerance: TOLERANCE,
+            ..options()
+        });
+        let mut history: Vec<HashMap<String, (u32, Vec<u16>)>> = vec![HashMap::new()];
+        let mut current: HashMap<String, (u32, Vec<u16>, u16)> = HashMap::new();
+        let mut tokens: Vec<TimedToken> = Vec::new();
+        let mut in_flight: Vec<Vec<u8>> = Vec::new();
+        let mut now = NOW;
+
+        for op in ops {
+            let before_seq = log.seq().unwrap();
+            match op {
+                TimedOp::SignIn { account, age, ttl } => {
+                    let name = format!("acct-{account}");
+                    let slot = log.allocate_device(&id(&name)).unwrap();
+                    let entry = current.entry(name.clone()).or_insert((0, vec![], 0));
+                    prop_assert_eq!(slot.0, entry.2, "slots are never reused, also after a record expired");
+                    entry.2 += 1;
+                    let epoch = log.epoch_of(&id(&name)).unwrap();
+                    prop_assert_eq!(epoch.0, entry.0, "the origin never loses an epoch");
+                    let issued = now - i64::from(age);
+                    let token = issuer().mint(&MintRequest {
+                        account: &name, session: &format!("s{}", tokens.len()), device: slot.0.into(),
+                        epoch: epoch.0.into(), now: issued, ttl: Some(ttl), jti: None,
+                    }).unwrap();
+                    tokens.push(TimedToken { token, account: name, device: slot, epoch, issued_at: issued, expires_at: issued + ttl as i64 });
+                }
+                TimedOp::SignOutDevice { account, pick } => {
+                    let name = format!("acct-{account}");
+                    if let Some(entry) = current.get_mut(&name) {
+                        if entry.2 > 0 {
+                            let slot = u16::from(pick) % entry.2;
+                            log.revoke_device(&id(&name), DeviceSlot(slot)).unwrap();
+                            if !entry.1.contains(&slot) {
+                                entry.1.push(slot);
+                            }
+                        }
+                    }
+                }
+                TimedOp::SignOutAll { account } => {
+                    let name = format!("acct-{account}");
+                    let e = log.revoke_all(&id(&name)).unwrap();
+                    let entry = current.entry(name).or_insert((0, vec![], 0));
+                    *entry = (entry.0 + 1, vec![], 0);
+                    prop_assert_eq!(e.0, entry.0);
+                }
+                TimedOp::Advance { seconds } => now += seconds as i64,
+                TimedOp::PublishDelta => {
+                    let since = v.revocation_seq().min(log.seq().unwrap());
+                    in_flight.push(log.delta_since(since, now).unwrap());
+                }
+                TimedOp::PublishDeltaSince { back } => {
+                    let since = log.seq().unwrap().saturating_sub(u64::from(back));
+                    in_flight.push(log.delta_since(since, now).unwrap());
+                }
+                TimedOp::PublishSnapshot => in_flight.push(log.snapshot(now).unwrap()),
+                TimedOp::Refresh => {
+                    let update = log.delta_since(v.revocation_seq(), now).unwrap();
+                    v.apply_revocation(&update, now + skew).unwrap();
+                }
+                TimedOp::Deliver { pick, drop } => {
+                    if !in_flight.is_empty() {
+                        let update = in_flight.remove(usize::from(pick) % in_flight.len());
+                        if !drop {
+                            let seq_before = v.revocation_seq();
+                            match v.apply_revocation(&update, now + skew) {
+                                Ok(seq) => prop_assert!(seq >= seq_before),
+                                Err(e) => {
+                                    prop_assert!(matches!(e.code(), "update_gap" | "update_stale"), "{}", e);
+                                    prop_assert_eq!(v.revocation_seq(), seq_before);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if log.seq().unwrap() != before_seq {
+                history.push(current.iter().map(|(k, (e, r, _))| (k.clone(), (*e, r.clone()))).collect());
+            }
+            prop_assert_eq!(history.len() as u64, log.seq().unwrap() + 1);
+
+            // Judged at the viewer's time, and at the earliest time a viewer could have applied
+            // its newest update (its clock the tolerance behind that update's creation).
+            let seen = &history[v.revocation_seq() as usize];
+            let earliest = v.view().newest_created_at().map(|c| c - TOLERANCE as i64);
+            for at in std::iter::once(now + skew).chain(earliest.filter(|&e| e < now + skew)) {
+                let live = |t: &&TimedToken| at < t.expires_at + TOLERANCE as i64 && t.issued_at <= at + TOLERANCE as i64;
+                for t in tokens.iter().filter(live) {
+                    let expected = seen.get(&t.account).and_then(|(e, r)| {
+                        if t.epoch.0 < *e {
+                            Some(Reason::RevokedAll)
+                        } else if t.epoch.0 == *e && r.contains(&t.device.0) {
+                            Some(Reason::RevokedDevice)
+                        } else {
+                            None
+                        }
+                    });
+                    prop_assert_eq!(v.validate(&t.token, at).reason(), expected,
+                        "unexpired token of {} dev {} epo {} exp {} at {}", t.account, t.device.0, t.epoch.0, t.expires_at, at);
+                }
+            }
+        }
+
+        // A cold viewer's snapshot agrees with the origin on every unexpired token, and holds no
+        // account whose last change is past the horizon.
+        let mut cold = validator_with(epochgate::Options { clock_tolerance: TOLERANCE, ..options() });
+        cold.apply_revocation(&log.snapshot(now).unwrap(), now + skew).unwrap();
+        for t in tokens.iter().filter(|t| now + skew < t.expires_at + TOLERANCE as i64) {
+            let state = log.state_of(&id(&t.account)).unwrap().state;
+            prop_assert_eq!(cold.validate(&t.token, now + skew).reason(), state.check(t.epoch, t.device));
+        }
+        let later = now + horizon as i64 + 1;
+        let mut colder = validator_with(epochgate::Options { clock_tolerance: TOLERANCE, ..options() });
+        colder.apply_revocation(&log.snapshot(later).unwrap(), later).unwrap();
+        prop_assert!(colder.view().is_empty(), "every record expired");
+        // A warm viewer learns the same from a delta.
+        let since = v.revocation_seq();
+        if v.apply_revocation(&log.delta_since(since, later).unwrap(), later).is_ok() {
+            prop_assert!(v.view().is_empty(), "a delta names every expired record the viewer holds");
         }
     }
 }

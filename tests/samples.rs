@@ -67,4 +67,32 @@ fn samples_validate_and_apply() {
         v.validate(&phone, NOW + 3600 + 30).reason(),
         Some(Reason::Expired)
     );
+    // Past the horizon (an hour's tokens, 30 s tolerance): alice and bob are forgotten, carol
+    // signed a device out.
+    let late = NOW + 3 + 3660 + 1;
+    assert_eq!(v.view().len(), 2);
+    assert_eq!(
+        v.apply_revocation(&sample("delta-2-3-expired.bin"), late)
+            .unwrap(),
+        3
+    );
+    assert_eq!((v.view().len(), v.view().horizon()), (1, 3660));
+    assert_eq!(v.validate(&laptop, late).reason(), Some(Reason::Expired));
+    let mut cold = Validator::new(
+        Options {
+            issuer: "https://id.example".into(),
+            audience: "app".into(),
+            ..Options::default()
+        },
+        KeySet::from_jwks(&text("token-keys.jwks.json")).unwrap(),
+        Some(KeySet::from_jwks(&text("update-keys.jwks.json")).unwrap()),
+        [0; 16],
+    )
+    .unwrap();
+    assert_eq!(
+        cold.apply_revocation(&sample("snapshot-seq3.bin"), late + 1)
+            .unwrap(),
+        3
+    );
+    assert_eq!(cold.view().len(), 1, "the snapshot holds carol alone");
 }

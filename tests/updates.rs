@@ -128,7 +128,7 @@ fn refused_updates_change_nothing() {
     refuse(&mut v, &trailing, NOW, "update_malformed");
     let mut flipped = second.clone();
     let n = flipped.len();
-    flipped[n - 70] ^= 1;
+    flipped[n - 74] ^= 1; // an epoch byte: still well-formed
     refuse(&mut v, &flipped, NOW, "update_bad_signature");
     let mut version = second.clone();
     version[0] = UPDATE_VERSION + 1;
@@ -138,21 +138,21 @@ fn refused_updates_change_nothing() {
     refuse(&mut v, &kind, NOW, "update_malformed");
 
     // Wrong signer under the right kid, an unknown kid, and the token key itself.
-    let stranger = RevocationLog::new(PrivateKey::from_seed("upd-1", &[10; 32]).unwrap());
+    let mut stranger = RevocationLog::new(PrivateKey::from_seed("upd-1", &[10; 32]).unwrap());
     refuse(
         &mut v,
         &stranger.delta_since(0, NOW).unwrap(),
         NOW,
         "update_bad_signature",
     );
-    let other_kid = RevocationLog::new(PrivateKey::from_seed("upd-2", &[9; 32]).unwrap());
+    let mut other_kid = RevocationLog::new(PrivateKey::from_seed("upd-2", &[9; 32]).unwrap());
     refuse(
         &mut v,
         &other_kid.delta_since(0, NOW).unwrap(),
         NOW,
         "update_unknown_key",
     );
-    let token_key_as_update_kid =
+    let mut token_key_as_update_kid =
         RevocationLog::new(PrivateKey::from_seed("upd-1", &[7; 32]).unwrap());
     refuse(
         &mut v,
@@ -160,7 +160,7 @@ fn refused_updates_change_nothing() {
         NOW,
         "update_bad_signature",
     );
-    let token_kid = RevocationLog::new(token_key());
+    let mut token_kid = RevocationLog::new(token_key());
     refuse(
         &mut v,
         &token_kid.delta_since(0, NOW).unwrap(),
@@ -274,6 +274,8 @@ fn large_slots_and_epochs_travel_and_check() {
         from_seq: 0,
         seq: 9,
         created_at: NOW,
+        horizon: 0,
+        expired: vec![],
         records,
     };
     let mut v = validator();
@@ -305,6 +307,8 @@ fn large_slots_and_epochs_travel_and_check() {
         from_seq: 3,
         seq: 9,
         created_at: NOW,
+        horizon: 0,
+        expired: vec![],
         records: vec![],
     };
     assert_eq!(
@@ -316,6 +320,8 @@ fn large_slots_and_epochs_travel_and_check() {
         from_seq: 0,
         seq: 1,
         created_at: NOW,
+        horizon: 0,
+        expired: vec![],
         records: vec![Record {
             account: AccountKey(1),
             state: AccountState::default(),
@@ -349,4 +355,212 @@ fn log_errors_change_nothing() {
     assert_eq!(log.seq().unwrap(), 0, "refused operations change nothing");
     assert_eq!(log.delta_since(5, NOW).unwrap_err().code(), "update_gap");
     assert_eq!(log.epoch_of(&id("a")).unwrap(), Epoch(0));
+}
+
+/// A v2 update body, encoded by hand so that non-canonical values can be signed: the header up
+/// to `created_at`, then `horizon`, the records `(key, epoch)` (no slots) and the expired keys.
+fn hand_made(
+    kind: u8,
+    from: u64,
+    seq: u64,
+    created_at: u64,
+    horizon: u64,
+    records: &[(u64, u32)],
+    expired: &[u64],
+) -> Vec<u8> {
+    let key = update_key();
+    let mut body = vec![UPDATE_VERSION, kind];
+    let kid = key.kid().as_str().as_bytes();
+    body.push(kid.len() as u8);
+    body.extend_from_slice(kid);
+    for n in [from, seq, created_at, horizon] {
+        body.extend_from_slice(&n.to_le_bytes());
+    }
+    body.extend_from_slice(&(records.len() as u32).to_le_bytes());
+    for (k, epoch) in records {
+        body.extend_from_slice(&k.to_le_bytes());
+        body.extend_from_slice(&epoch.to_le_bytes());
+        body.extend_from_slice(&0u32.to_le_bytes());
+    }
+    body.extend_from_slice(&(expired.len() as u32).to_le_bytes());
+    for k in expired {
+        body.extend_from_slice(&k.to_le_bytes());
+    }
+    let signature = key.sign(&[UPDATE_DOMAIN, &body].concat());
+    body.extend_from_slice(&signature);
+    body
+}
+
+#[test]
+fn retention_fields_are_canonical_or_refused() {
+    let mut v = validator();
+    let now = NOW as u64;
+    v.apply_revocation(&hand_made(1, 0, 1, now, 100, &[(5, 1), (7, 1)], &[]), NOW)
+        .unwrap();
+    assert_eq!((v.view().len(), v.view().horizon()), (2, 100));
+    // Each refusal leaves the view as it was (sequence, freshness, contents).
+    let cases: [(&str, Vec<u8>); 8] = [
+        (
+            "expired keys out of order",
+            hand_made(2, 1, 2, now, 100, &[], &[7, 5]),
+        ),
+        (
+            "an expired key twice",
+            hand_made(2, 1, 2, now, 100, &[], &[5, 5]),
+        ),
+        (
+            "a key both expired and a record",
+            hand_made(2, 1, 2, now, 100, &[(5, 2)], &[5]),
+        ),
+        (
+            "expired keys in a snapshot",
+            hand_made(1, 0, 2, now, 100, &[], &[5]),
+        ),
+        (
+            "expired keys while nothing expires",
+            hand_made(2, 1, 2, now, 0, &[], &[5]),
+        ),
+        (
+            "a horizon before 1970",
+            hand_made(2, 1, 2, 50, 51, &[], &[]),
+        ),
+        ("an expired count past the end", {
+            let mut b = hand_made(2, 1, 2, now, 100, &[], &[5]);
+            let at = b.len() - 64 - 8 - 4;
+            b[at] = 2;
+            b
+        }),
+        ("trailing bytes after the expired keys", {
+            let mut b = hand_made(2, 1, 2, now, 100, &[], &[5]);
+            b.insert(b.len() - 64, 0);
+            b
+        }),
+    ];
+    for (what, bytes) in &cases {
+        let before = (view_fingerprint(&v), v.view().horizon());
+        let err = v.apply_revocation(bytes, NOW).unwrap_err();
+        assert!(
+            matches!(err.code(), "update_malformed" | "update_bad_signature"),
+            "{what}: {err}"
+        );
+        assert_eq!((view_fingerprint(&v), v.view().horizon()), before, "{what}");
+    }
+    // The horizon is signed: changing it breaks the signature.
+    let mut tampered = hand_made(2, 1, 2, now, 100, &[], &[5]);
+    let at = 3 + update_key().kid().as_str().len() + 24;
+    tampered[at] ^= 1;
+    refuse(&mut v, &tampered, NOW, "update_bad_signature");
+    // The canonical one applies and forgets account 5.
+    v.apply_revocation(&hand_made(2, 1, 2, now, 100, &[], &[5]), NOW)
+        .unwrap();
+    assert_eq!(v.view().len(), 1);
+    assert_eq!(v.view().state(AccountKey(5)), AccountState::default());
+    assert_eq!(v.view().state(AccountKey(7)).epoch, Epoch(1));
+}
+
+#[test]
+fn records_leave_updates_a_horizon_after_their_last_change() {
+    const TTL: u64 = 3600;
+    let horizon = epochgate::retention_horizon(TTL, 30);
+    assert_eq!(horizon, 3660);
+    let mut log = RevocationLog::new(update_key()).with_horizon(horizon);
+    let mut v = validator();
+    let a = log.allocate_device(&id("a")).unwrap();
+    log.allocate_device(&id("b")).unwrap();
+    let ta = issuer()
+        .mint(&epochgate::MintRequest {
+            account: "a",
+            session: "s",
+            device: a.0.into(),
+            epoch: 0,
+            now: NOW,
+            ttl: Some(TTL),
+            jti: None,
+        })
+        .unwrap();
+    log.revoke_device(&id("a"), a).unwrap();
+    log.revoke_all(&id("b")).unwrap();
+    v.apply_revocation(&log.update_since(0, NOW).unwrap(), NOW)
+        .unwrap();
+    assert_eq!(v.view().len(), 2);
+    // b changes again later; a does not.
+    let t1 = NOW + 1000;
+    log.revoke_all(&id("b")).unwrap();
+    v.apply_revocation(&log.update_since(2, t1).unwrap(), t1)
+        .unwrap();
+    // At the end of a's horizon nothing expires yet; a second later a's record goes.
+    let edge = NOW + horizon as i64;
+    let kept = log.update_since(3, edge).unwrap();
+    v.apply_revocation(&kept, edge).unwrap();
+    assert_eq!(v.view().len(), 2);
+    assert_eq!(
+        v.validate(&ta, edge - 60).reason(),
+        Some(Reason::RevokedDevice),
+        "judged before the horizon"
+    );
+    let past = edge + 1;
+    let update = log.update_since(3, past).unwrap();
+    v.apply_revocation(&update, past).unwrap();
+    assert_eq!(v.view().len(), 1, "a was forgotten, b kept");
+    assert_eq!(v.validate(&ta, past).reason(), Some(Reason::Expired));
+    // A cold view gets b alone; the log still knows a's state, and a new sign-out of a moves on.
+    let mut cold = validator();
+    cold.apply_revocation(&log.update_since(0, past).unwrap(), past)
+        .unwrap();
+    assert_eq!(cold.view().len(), 1);
+    assert_eq!(
+        log.state_of(&id("a")).unwrap().state.revoked.as_slice(),
+        &[0]
+    );
+    let a1 = log.allocate_device(&id("a")).unwrap();
+    assert_eq!(a1, DeviceSlot(1), "slots are never reused");
+    assert_eq!(log.revoke_all(&id("a")).unwrap(), Epoch(1));
+    v.apply_revocation(&log.update_since(3, past + 1).unwrap(), past + 1)
+        .unwrap();
+    assert_eq!(v.view().state(AccountKey::of("a")).epoch, Epoch(1));
+    assert_eq!(v.validate(&ta, past + 1).reason(), Some(Reason::Expired));
+}
+
+/// The tightest case: a token minted and revoked at the instant of the first update after the
+/// change, judged by a viewer whose clock runs the tolerance behind, at the last second of the
+/// horizon. Dropping the record two seconds earlier would accept this token.
+#[test]
+fn a_record_stays_while_it_can_refuse_a_token() {
+    const TTL: u64 = 10;
+    let tolerance = options().clock_tolerance; // 30
+    let horizon = epochgate::retention_horizon(TTL, tolerance);
+    let mut log = RevocationLog::new(update_key()).with_horizon(horizon);
+    let mut v = validator();
+    let t = NOW;
+    let slot = log.allocate_device(&id("a")).unwrap();
+    let token = issuer()
+        .mint(&epochgate::MintRequest {
+            account: "a",
+            session: "s",
+            device: slot.0.into(),
+            epoch: 0,
+            now: t,
+            ttl: Some(TTL),
+            jti: None,
+        })
+        .unwrap();
+    log.revoke_device(&id("a"), slot).unwrap();
+    v.apply_revocation(&log.update_since(0, t).unwrap(), t)
+        .unwrap();
+    // An update one second before the horizon ends, applied as early as a viewer may (its
+    // clock the tolerance behind): the token has a second to live there and is still refused.
+    let created = t + horizon as i64 - 1;
+    let at = created - tolerance as i64;
+    v.apply_revocation(&log.update_since(1, created).unwrap(), at)
+        .unwrap();
+    assert_eq!(v.view().len(), 1);
+    assert_eq!(v.validate(&token, at).reason(), Some(Reason::RevokedDevice));
+    // Past the horizon the record goes: by then the token has expired for every viewer that
+    // could apply the update.
+    let created = t + horizon as i64 + 1;
+    let at = created - tolerance as i64;
+    v.apply_revocation(&log.update_since(1, created).unwrap(), at)
+        .unwrap();
+    assert_eq!(v.view().len(), 0);
+    assert_eq!(v.validate(&token, at).reason(), Some(Reason::Expired));
 }

@@ -173,14 +173,18 @@ export function accountKey(id) {
   return createHash('sha256').update(ACCOUNT_DOMAIN).update(id).digest().readBigUInt64BE(0);
 }
 
-/** Encodes and signs an update with a private JWK. `records`: [{account, epoch, slots}]. */
-export function encodeUpdate({ kind, fromSeq = 0, seq, createdAt, records = [] }, jwk) {
+/**
+ * Encodes and signs an update (format version 2) with a private JWK. `records`: [{account, epoch,
+ * slots}]; `horizon`: seconds (0: nothing expires); `expired`: account ids a delta tells viewers to
+ * forget.
+ */
+export function encodeUpdate({ kind, fromSeq = 0, seq, createdAt, horizon = 0, records = [], expired = [] }, jwk) {
   const parts = [];
   const u8 = (n) => parts.push(Buffer.from([n]));
   const u16 = (n) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); parts.push(b); };
   const u32 = (n) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); parts.push(b); };
   const u64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); parts.push(b); };
-  u8(1);
+  u8(2);
   u8(kind === 'snapshot' ? 1 : 2);
   const kid = Buffer.from(jwk.kid);
   u8(kid.length);
@@ -188,6 +192,7 @@ export function encodeUpdate({ kind, fromSeq = 0, seq, createdAt, records = [] }
   u64(fromSeq);
   u64(seq);
   u64(createdAt);
+  u64(horizon);
   const sorted = records.map((r) => ({ ...r, key: accountKey(r.account) })).sort((a, b) => (a.key < b.key ? -1 : 1));
   u32(sorted.length);
   for (const r of sorted) {
@@ -197,6 +202,9 @@ export function encodeUpdate({ kind, fromSeq = 0, seq, createdAt, records = [] }
     u32(slots.length);
     for (const s of slots) u16(s);
   }
+  const gone = expired.map((a) => accountKey(a)).sort((a, b) => (a < b ? -1 : 1));
+  u32(gone.length);
+  for (const k of gone) u64(k);
   const body = Buffer.concat(parts);
   const key = createPrivateKey({ key: jwk, format: 'jwk' });
   const sig = edSign(null, Buffer.concat([UPDATE_DOMAIN, body]), key);

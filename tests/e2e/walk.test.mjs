@@ -316,7 +316,7 @@ describe('the walk', () => {
     assert.ok(r.body.view_seq >= 4, `view_seq ${r.body.view_seq}`);
     const u = await api('GET', '/v1/revocations?since=0');
     assert.equal(u.status, 200);
-    assert.equal(u.body[0], 1, 'format version 1');
+    assert.equal(u.body[0], 2, 'format version 2');
     assert.equal(u.body[1], 1, 'a snapshot');
   });
 

@@ -16,7 +16,9 @@ pub struct RevocationLog {
 #[wasm_bindgen]
 impl RevocationLog {
     /// A log at sequence 0 whose updates are signed with `privateJwk`, which must not be a
-    /// token key. Throws an `Error` with `.code` (`invalid_option`, `invalid_jwk`, ...).
+    /// token key; `horizon` (seconds, default 0: never) is how long a record stays in updates
+    /// after its last change (the core's `retention_horizon`). Throws an `Error` with
+    /// `.code` (`invalid_option`, `invalid_jwk`, ...).
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "RevocationLogOptions")] options: JsValue,
@@ -25,11 +27,12 @@ impl RevocationLog {
             &options,
             "new RevocationLog(options)",
             INVALID_OPTION,
-            &["privateJwk"],
+            &["privateJwk", "horizon"],
         )?;
         let key = PrivateKey::from_jwk(&fields.key_text("privateJwk")?).map_err(from_core)?;
+        let horizon = fields.opt_whole("horizon", MAX_SAFE_INTEGER)?.unwrap_or(0);
         Ok(RevocationLog {
-            inner: epochgate::RevocationLog::new(key),
+            inner: epochgate::RevocationLog::new(key).with_horizon(horizon),
         })
     }
 
@@ -97,7 +100,7 @@ impl RevocationLog {
     }
 
     /// A signed snapshot of every revoked account, created at `now`.
-    pub fn snapshot(&self, now: Option<f64>) -> Result<Vec<u8>, JsValue> {
+    pub fn snapshot(&mut self, now: Option<f64>) -> Result<Vec<u8>, JsValue> {
         let now = now_arg(now)?;
         self.inner.snapshot(now).map_err(from_core)
     }
@@ -106,7 +109,7 @@ impl RevocationLog {
     /// `revocationSeq`), created at `now`. An empty delta still refreshes a validator's
     /// freshness for `maxStateAge`.
     #[wasm_bindgen(js_name = deltaSince)]
-    pub fn delta_since(&self, seq: f64, now: Option<f64>) -> Result<Vec<u8>, JsValue> {
+    pub fn delta_since(&mut self, seq: f64, now: Option<f64>) -> Result<Vec<u8>, JsValue> {
         let seq = whole_arg(seq, "seq", MAX_SAFE_INTEGER)?;
         let now = now_arg(now)?;
         self.inner.delta_since(seq, now).map_err(from_core)
@@ -117,7 +120,7 @@ impl RevocationLog {
     /// delta. Throws `since_ahead` for a `since` the log has not reached (the viewer needs a
     /// snapshot; an origin answers 409).
     #[wasm_bindgen(js_name = updateSince)]
-    pub fn update_since(&self, since: f64, now: Option<f64>) -> Result<Vec<u8>, JsValue> {
+    pub fn update_since(&mut self, since: f64, now: Option<f64>) -> Result<Vec<u8>, JsValue> {
         let since = whole_arg(since, "since", MAX_SAFE_INTEGER)?;
         let now = now_arg(now)?;
         self.inner.update_since(since, now).map_err(from_core)

@@ -145,6 +145,11 @@ export interface MintRequest {
 export interface RevocationLogOptions {
   /** The key that signs revocation updates: a private JWK or its JSON text; not a token key. */
   privateJwk: PrivateJWK | string;
+  /**
+   * Seconds a record stays in snapshots and deltas after its last change: at least the longest
+   * token lifetime plus twice the clock tolerance. Default 0: records never expire.
+   */
+  horizon?: number;
 }
 
 /** Options of `new Follower(options)`. Unknown members are refused (`invalid_option`). */

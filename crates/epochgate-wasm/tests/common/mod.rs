@@ -154,7 +154,7 @@ impl World {
     }
 
     /// Brings `validator` up to date with a delta since its sequence, made at `now`.
-    fn sync(&self, validator: &mut Validator, now: f64) -> f64 {
+    fn sync(&mut self, validator: &mut Validator, now: f64) -> f64 {
         let delta = self
             .log
             .delta_since(validator.revocation_seq(), Some(now))
@@ -757,7 +757,7 @@ fn keys_are_read_as_objects_or_json_text() {
 
 #[wasm_bindgen_test]
 fn options_and_arguments_errors_carry_codes() {
-    let w = world();
+    let mut w = world();
     let public = get(&w.tokens, "publicJwk");
     let validator = |extra: &[(&str, JsValue)]| {
         let mut members = vec![
@@ -829,7 +829,7 @@ fn options_and_arguments_errors_carry_codes() {
         code(v.apply_revocation(update(&tampered), Some(NOW))),
         "update_bad_signature"
     );
-    let foreign = RevocationLog::new(obj(&[(
+    let mut foreign = RevocationLog::new(obj(&[(
         "privateJwk",
         get(&generate_key_pair(s("elsewhere")).unwrap(), "privateJwk"),
     )]))
@@ -1050,7 +1050,7 @@ fn a_follower_takes_a_snapshot_after_since_ahead() {
     f.answer(&mut v, fetched(&snapshot), Some(NOW_MS)).unwrap();
 
     // A replica behind the view answers since_ahead (409); the snapshot comes from the origin.
-    let replica =
+    let mut replica =
         RevocationLog::new(obj(&[("privateJwk", get(&w.updates, "privateJwk"))])).unwrap();
     assert_eq!(code(replica.update_since(1.0, Some(NOW))), "since_ahead");
     let later = NOW_MS + 500.0;
@@ -1161,5 +1161,44 @@ fn follower_errors_carry_codes() {
     assert_eq!(
         stats_of(&f),
         r#"{"fetches":0,"snapshots":0,"applied":0,"refused":0,"failures":0}"#
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_log_with_a_horizon_drops_expired_records() {
+    let w = world();
+    let key = get(&w.updates, "privateJwk");
+    assert_eq!(
+        code(RevocationLog::new(obj(&[
+            ("privateJwk", key.clone()),
+            ("horizon", n(-1.0))
+        ]))),
+        "invalid_option"
+    );
+    let mut log = RevocationLog::new(obj(&[("privateJwk", key), ("horizon", n(100.0))])).unwrap();
+    let device = log.allocate_device(s("a")).unwrap();
+    let token = w.mint("a", "s1", device, 0, NOW);
+    log.revoke_device(s("a"), device.into(), Some(NOW)).unwrap();
+    let mut v = w.validator(&[]);
+    let bytes = |b: Vec<u8>| JsValue::from(Uint8Array::from(b.as_slice()));
+    v.apply_revocation(bytes(log.update_since(0.0, Some(NOW)).unwrap()), Some(NOW))
+        .unwrap();
+    assert_eq!(
+        reason(&mut v, &token, NOW).as_deref(),
+        Some("revoked_device")
+    );
+    // Past the horizon a snapshot leaves the account out (one record: 16 + 2 bytes), and a
+    // delta that tells the view to forget it applies.
+    let later = NOW + 101.0;
+    let kept = log.snapshot(Some(NOW)).unwrap().len();
+    let dropped = log.snapshot(Some(later)).unwrap().len();
+    assert_eq!(kept - dropped, 18);
+    assert_eq!(
+        v.apply_revocation(
+            bytes(log.update_since(1.0, Some(later)).unwrap()),
+            Some(later)
+        )
+        .unwrap(),
+        1.0
     );
 }

@@ -1,5 +1,9 @@
 //! `GET /v1/revocations?since=S`: the signed update a viewer at `S` needs, from the core log
 //! (a snapshot for `S = 0`, else a delta; `S` ahead of the origin is 409 `since_ahead`).
+//! Records leave updates a horizon after their last change (set where the log is built, in
+//! `mod.rs`: the token lifetime plus twice the largest clock tolerance a viewer may use), so
+//! whatever `CLOCK_TOLERANCE` the edge or a page runs with, a dropped record can refuse none of
+//! their unexpired tokens.
 
 use worker::{Headers, Request, Response};
 
@@ -25,7 +29,7 @@ pub(super) fn since(req: &Request) -> R<u64> {
 impl Ctx<'_> {
     pub(super) fn revocations(&self, since: u64) -> R<Response> {
         let (bytes, seq) = {
-            let log = self.log()?;
+            let mut log = self.log()?;
             (log.update_since(since, self.now)?, log.seq()?)
         };
         let headers = Headers::new();

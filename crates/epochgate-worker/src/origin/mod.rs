@@ -29,7 +29,7 @@ mod wire;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use epochgate::{Issuer, RevocationLog};
+use epochgate::{retention_horizon, Issuer, RevocationLog, MAX_CLOCK_TOLERANCE};
 use worker::{
     durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket,
     WebSocketIncomingMessage,
@@ -126,10 +126,12 @@ impl Origin {
         let data_key = config::data_key(&self.env)?;
         let store = Store::open(self.state.storage().sql(), data_key.clone())?;
         let ready = Rc::new(Ready {
-            log: RefCell::new(RevocationLog::with_store(
-                Revocations(store.clone()),
-                keys.revocation,
-            )),
+            // Records leave updates once they can refuse no unexpired token: the token
+            // lifetime plus twice the largest clock tolerance a viewer may run with.
+            log: RefCell::new(
+                RevocationLog::with_store(Revocations(store.clone()), keys.revocation)
+                    .with_horizon(retention_horizon(profile.ttl, MAX_CLOCK_TOLERANCE)),
+            ),
             store,
             issuer,
             profile,

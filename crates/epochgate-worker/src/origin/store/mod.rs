@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS revocation (
   epoch INTEGER NOT NULL,
   next_slot INTEGER NOT NULL,
   revoked TEXT NOT NULL,
-  changed_seq INTEGER NOT NULL
+  changed_seq INTEGER NOT NULL,
+  changed_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS revocation_changed ON revocation (changed_seq);
 CREATE TABLE IF NOT EXISTS sessions (

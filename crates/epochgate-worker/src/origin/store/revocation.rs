@@ -1,12 +1,18 @@
 //! The `revocation` and `meta` tables as the core's [`RevocationStore`]: rows in, rows out. The
-//! sequence numbers, which change is visible, snapshot or delta and the merge of colliding keys
-//! are the core log's rules, not this file's.
+//! sequence numbers, which change is visible, snapshot or delta, retention and the merge of
+//! colliding keys are the core log's rules, not this file's.
+//!
+//! `changed_at` is the stamped time of a row's last visible change; `meta.stamped` the sequence
+//! up to which rows are stamped. Databases made before the column existed get it on the first
+//! stamp ([`ensure_changed_at`]): their rows start unstamped (NULL), so they are stamped with
+//! the next update's time and kept a whole horizon from then — never dropped early.
 
 use epochgate::{AccountId, AccountState, Epoch, OriginAccount, RevocationStore, SlotSet};
 use serde::Deserialize;
 
 use super::{db, id, int, Store, R};
 use crate::error::ApiError;
+use worker::SqlStorageValue as V;
 
 /// The origin's revocation rows, for [`epochgate::RevocationLog`].
 #[derive(Clone, Debug)]
@@ -31,6 +37,53 @@ struct MetaValue {
     value: i64,
 }
 
+#[derive(Deserialize)]
+struct AccountRow {
+    account: String,
+}
+
+#[derive(Deserialize)]
+struct TimeRow {
+    changed_at: Option<i64>,
+}
+
+/// Adds `changed_at` (and its index) to a `revocation` table made before it existed. SQLite has
+/// no `ADD COLUMN IF NOT EXISTS`, so a probe guards the `ALTER`.
+fn ensure_changed_at(store: &Store) -> R<()> {
+    if store
+        .run("SELECT changed_at FROM revocation LIMIT 0", vec![])
+        .is_err()
+    {
+        store.run(
+            "ALTER TABLE revocation ADD COLUMN changed_at INTEGER",
+            vec![],
+        )?;
+    }
+    store.run(
+        "CREATE INDEX IF NOT EXISTS revocation_changed_at ON revocation (changed_at)",
+        vec![],
+    )
+}
+
+impl Revocations {
+    fn meta(&self, key: &str) -> R<u64> {
+        let v: Option<MetaValue> = self
+            .0
+            .first("SELECT value FROM meta WHERE key = ?", vec![key.into()])?;
+        Ok(v.map_or(0, |m| u64::try_from(m.value).unwrap_or(0)))
+    }
+
+    fn set_meta(&self, key: &str, value: u64) -> R<()> {
+        self.0.run(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            vec![key.into(), int(i64::try_from(value).map_err(db)?)],
+        )
+    }
+}
+
+fn seq_arg(seq: u64) -> R<V> {
+    Ok(int(i64::try_from(seq).map_err(db)?))
+}
 fn slots_to_json(slots: &SlotSet) -> R<String> {
     serde_json::to_string(slots.as_slice()).map_err(db)
 }
@@ -51,10 +104,7 @@ impl RevocationStore for Revocations {
     type Error = ApiError;
 
     fn seq(&self) -> R<u64> {
-        let v: Option<MetaValue> = self
-            .0
-            .first("SELECT value FROM meta WHERE key = 'seq'", vec![])?;
-        Ok(v.map_or(0, |m| u64::try_from(m.value).unwrap_or(0)))
+        self.meta("seq")
     }
 
     fn load(&self, account: &AccountId) -> R<Option<OriginAccount>> {
@@ -99,10 +149,28 @@ impl RevocationStore for Revocations {
         )
     }
 
-    fn changed_since(&self, since: u64) -> R<Vec<(AccountId, AccountState)>> {
+    fn stamp(&mut self, at: i64) -> R<()> {
+        ensure_changed_at(&self.0)?;
+        let (seq, stamped) = (self.seq()?, self.meta("stamped")?);
+        if stamped < seq {
+            self.0.run(
+                "UPDATE revocation SET changed_at = ? WHERE changed_seq > ?",
+                vec![int(at), seq_arg(stamped)?],
+            )?;
+            self.set_meta("stamped", seq)?;
+        }
+        Ok(())
+    }
+
+    fn changed_since(&self, since: u64, not_before: i64) -> R<Vec<(AccountId, AccountState)>> {
         let rows: Vec<ChangedRow> = self.0.all(
-            "SELECT account, epoch, revoked FROM revocation WHERE changed_seq > ?",
-            vec![int(i64::try_from(since).map_err(db)?)],
+            "SELECT account, epoch, revoked FROM revocation WHERE changed_seq > ?
+               AND (changed_seq > ? OR changed_at IS NULL OR changed_at >= ?)",
+            vec![
+                seq_arg(since)?,
+                seq_arg(self.meta("stamped")?)?,
+                int(not_before),
+            ],
         )?;
         rows.into_iter()
             .map(|row| {
@@ -111,6 +179,26 @@ impl RevocationStore for Revocations {
                     state(row.epoch, &row.revoked)?,
                 ))
             })
+            .collect()
+    }
+
+    fn changed_at(&self, seq: u64) -> R<Option<i64>> {
+        let row: Option<TimeRow> = self.0.first(
+            "SELECT changed_at FROM revocation WHERE changed_seq >= 1 AND changed_seq <= ?
+             ORDER BY changed_seq DESC LIMIT 1",
+            vec![seq_arg(seq.min(self.meta("stamped")?))?],
+        )?;
+        Ok(row.and_then(|r| r.changed_at))
+    }
+
+    fn changed_between(&self, from: i64, before: i64) -> R<Vec<AccountId>> {
+        let rows: Vec<AccountRow> = self.0.all(
+            "SELECT account FROM revocation WHERE changed_at >= ? AND changed_at < ?
+               AND changed_seq >= 1 AND changed_seq <= ?",
+            vec![int(from), int(before), seq_arg(self.meta("stamped")?)?],
+        )?;
+        rows.into_iter()
+            .map(|row| id(&row.account, AccountId::new))
             .collect()
     }
 }

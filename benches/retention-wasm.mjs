@@ -1,0 +1,34 @@
+// Cold start of the wasm package on a snapshot written by `examples/retention.rs`: a fresh Node
+// process loads pkg/node, builds a Validator and applies the snapshot once, as a cold isolate
+// does; prints the time and how much the resident set grew (wasm linear memory never shrinks).
+//
+//   RETENTION_DUMP=/tmp/dump cargo run --release --example retention -- 1000000 10000000
+//   node benches/retention-wasm.mjs /tmp/dump/snapshot-<accounts>-<records>.bin ...
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const files = process.argv.slice(2);
+if (process.env.RETENTION_CHILD) {
+  const require = createRequire(import.meta.url);
+  const eg = require('../pkg/node/epochgate.js');
+  const file = files[0];
+  const revocationKeys = readFileSync(join(dirname(file), 'revocation-jwks.json'), 'utf8');
+  const { publicJwk } = eg.generateKeyPair('tokens');
+  const v = new eg.Validator({ issuer: 'https://id.example', audience: 'app', keys: publicJwk, revocationKeys, clockTolerance: 60 });
+  const bytes = readFileSync(file);
+  // The process's resident set: the module's linear memory, which never shrinks, is in it.
+  const memory = () => process.memoryUsage().rss;
+  const before = memory();
+  const t0 = process.hrtime.bigint();
+  v.applyRevocation(bytes, 1_800_000_000);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const mb = (n) => Math.round(n / 1e5) / 10;
+  console.log(JSON.stringify({ file, snapshotMB: mb(bytes.length), coldStartMs: Math.round(ms), rssGrowthMB: mb(memory() - before) }));
+} else {
+  for (const file of files) {
+    process.stdout.write(execFileSync(process.execPath, [fileURLToPath(import.meta.url), file], { env: { ...process.env, RETENTION_CHILD: '1' } }));
+  }
+}
