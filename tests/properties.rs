@@ -22,6 +22,38 @@ fn id(account: &str) -> epochgate::AccountId {
     epochgate::AccountId::new(account).unwrap()
 }
 
+/// The model's own record of the accounts: per account, its epoch, the slots signed out in that
+/// epoch, and the next slot the origin hands out.
+type Expected = HashMap<String, (u32, Vec<u16>, u16)>;
+
+/// Signs out one of `account`'s slots at the log and in the model (nothing when it has none).
+fn model_sign_out_device(log: &mut RevocationLog, current: &mut Expected, account: u8, pick: u8) {
+    let name = format!("acct-{account}");
+    if let Some(entry) = current.get_mut(&name) {
+        if entry.2 > 0 {
+            let slot = u16::from(pick) % entry.2;
+            log.revoke_device(&id(&name), DeviceSlot(slot)).unwrap();
+            if !entry.1.contains(&slot) {
+                entry.1.push(slot);
+            }
+        }
+    }
+}
+
+/// Signs out every device of `account` at the log and in the model; the epochs must agree.
+fn model_sign_out_all(
+    log: &mut RevocationLog,
+    current: &mut Expected,
+    account: u8,
+) -> Result<(), TestCaseError> {
+    let name = format!("acct-{account}");
+    let e = log.revoke_all(&id(&name)).unwrap();
+    let entry = current.entry(name).or_insert((0, vec![], 0));
+    *entry = (entry.0 + 1, vec![], 0);
+    prop_assert_eq!(e.0, entry.0);
+    Ok(())
+}
+
 fn account_state() -> impl Strategy<Value = AccountState> {
     (0u32..400, prop::collection::vec(0u16..200, 0..6))
         .prop_map(|(e, slots)| AccountState {
@@ -202,7 +234,7 @@ proptest! {
         let mut v = validator_with(epochgate::Options { cache_size: if cached { 100 } else { 0 }, ..options() });
         // The reference: per sequence, each account's (epoch, revoked slots).
         let mut history: Vec<HashMap<String, (u32, Vec<u16>)>> = vec![HashMap::new()];
-        let mut current: HashMap<String, (u32, Vec<u16>, u16)> = HashMap::new(); // + next slot
+        let mut current: Expected = HashMap::new();
         let mut tokens: Vec<Minted> = Vec::new();
         let mut in_flight: Vec<Vec<u8>> = Vec::new();
         let mut now = NOW;
@@ -223,24 +255,9 @@ proptest! {
                     tokens.push(Minted { token, account: name, device: slot, epoch });
                 }
                 Op::SignOutDevice { account, pick } => {
-                    let name = format!("acct-{account}");
-                    if let Some(entry) = current.get_mut(&name) {
-                        if entry.2 > 0 {
-                            let slot = u16::from(pick) % entry.2;
-                            log.revoke_device(&id(&name), DeviceSlot(slot)).unwrap();
-                            if !entry.1.contains(&slot) {
-                                entry.1.push(slot);
-                            }
-                        }
-                    }
+                    model_sign_out_device(&mut log, &mut current, account, pick);
                 }
-                Op::SignOutAll { account } => {
-                    let name = format!("acct-{account}");
-                    let e = log.revoke_all(&id(&name)).unwrap();
-                    let entry = current.entry(name).or_insert((0, vec![], 0));
-                    *entry = (entry.0 + 1, vec![], 0);
-                    prop_assert_eq!(e.0, entry.0);
-                }
+                Op::SignOutAll { account } => model_sign_out_all(&mut log, &mut current, account)?,
                 Op::PublishDelta => in_flight.push(log.delta_since(v.revocation_seq().min(log.seq().unwrap()), now).unwrap()),
                 Op::PublishDeltaSince { back } => {
                     in_flight.push(log.delta_since(log.seq().unwrap().saturating_sub(u64::from(back)), now).unwrap())
@@ -378,7 +395,7 @@ proptest! {
             ..options()
         });
         let mut history: Vec<HashMap<String, (u32, Vec<u16>)>> = vec![HashMap::new()];
-        let mut current: HashMap<String, (u32, Vec<u16>, u16)> = HashMap::new();
+        let mut current: Expected = HashMap::new();
         let mut tokens: Vec<TimedToken> = Vec::new();
         let mut in_flight: Vec<Vec<u8>> = Vec::new();
         let mut now = NOW;
@@ -402,24 +419,9 @@ proptest! {
                     tokens.push(TimedToken { token, account: name, device: slot, epoch, issued_at: issued, expires_at: issued + ttl as i64 });
                 }
                 TimedOp::SignOutDevice { account, pick } => {
-                    let name = format!("acct-{account}");
-                    if let Some(entry) = current.get_mut(&name) {
-                        if entry.2 > 0 {
-                            let slot = u16::from(pick) % entry.2;
-                            log.revoke_device(&id(&name), DeviceSlot(slot)).unwrap();
-                            if !entry.1.contains(&slot) {
-                                entry.1.push(slot);
-                            }
-                        }
-                    }
+                    model_sign_out_device(&mut log, &mut current, account, pick);
                 }
-                TimedOp::SignOutAll { account } => {
-                    let name = format!("acct-{account}");
-                    let e = log.revoke_all(&id(&name)).unwrap();
-                    let entry = current.entry(name).or_insert((0, vec![], 0));
-                    *entry = (entry.0 + 1, vec![], 0);
-                    prop_assert_eq!(e.0, entry.0);
-                }
+                TimedOp::SignOutAll { account } => model_sign_out_all(&mut log, &mut current, account)?,
                 TimedOp::Advance { seconds } => now += seconds as i64,
                 TimedOp::PublishDelta => {
                     let since = v.revocation_seq().min(log.seq().unwrap());
