@@ -82,15 +82,16 @@ fn recovery_code() -> R<String> {
     Ok(code)
 }
 
-fn managed_elsewhere() -> ApiError {
-    ApiError::new(ApiCode::NoPassword, "this account is managed elsewhere")
-}
-
 impl Ctx<'_> {
-    fn own_account(&self, c: &Caller) -> R<Account> {
-        self.store()
-            .account_by_id(&c.account)?
-            .ok_or_else(managed_elsewhere)
+    /// The caller's account; 409 `no_password` for one managed elsewhere (its sessions minted
+    /// by the admin API), which has no credentials here to change.
+    pub(super) fn own_account(&self, c: &Caller) -> R<Account> {
+        self.store().account_by_id(&c.account)?.ok_or_else(|| {
+            ApiError::new(
+                ApiCode::NoPassword,
+                "this account is managed elsewhere and has no credentials here",
+            )
+        })
     }
 
     /// `GET /v1/account`; an account managed elsewhere has no email, password or second
@@ -172,7 +173,7 @@ impl Ctx<'_> {
                  authentication on first",
             ));
         }
-        self.reauthenticate(c, Proof::Strong, &b.proof.offer(None))?;
+        self.reauthenticate(c, Some(&a), Proof::Strong, &b.proof.offer(None))?;
         self.store().drop_codes(&a.id, Purpose::Recovery)?;
         let mut codes = Vec::with_capacity(RECOVERY_CODES);
         while codes.len() < RECOVERY_CODES {
@@ -195,7 +196,7 @@ impl Ctx<'_> {
         let b: EmailChange = parse_json(body)?;
         let new_email = wire::clean_email(&wire::required(b.new_email.clone(), "new_email")?)?;
         let a = self.own_account(c)?;
-        self.reauthenticate(c, Proof::Strong, &b.proof.offer(None))?;
+        self.reauthenticate(c, Some(&a), Proof::Strong, &b.proof.offer(None))?;
         if new_email == a.email {
             return Ok(json(200, &EmailOut { email: &a.email })?);
         }

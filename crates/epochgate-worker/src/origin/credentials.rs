@@ -132,15 +132,9 @@ impl Ctx<'_> {
         let b: PasswordChange = parse_json(body)?;
         let new_pw = wire::required(b.new_password, "new_password")?;
         wire::check_password_policy(&new_pw, "new_password")?;
-        if self.store().account_by_id(&c.account)?.is_none() {
-            return Err(ApiError::new(
-                ApiCode::NoPassword,
-                "this account is managed elsewhere and has no password here",
-            ));
-        }
-        let account = self
-            .reauthenticate(c, Proof::Any, &b.proof.offer(b.current_password.as_deref()))?
-            .ok_or_else(|| ApiError::internal("account vanished"))?;
+        let account = self.own_account(c)?;
+        let offer = b.proof.offer(b.current_password.as_deref());
+        self.reauthenticate(c, Some(&account), Proof::Any, &offer)?;
         let hash = password::hash(&new_pw, &self.ready.argon2)?;
         self.store().set_password(&c.account, &hash)?;
         self.send(

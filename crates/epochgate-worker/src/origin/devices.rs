@@ -197,7 +197,8 @@ impl Ctx<'_> {
 
     pub(super) fn sign_out_all(&self, c: &Caller, body: &[u8]) -> R<Response> {
         let b: wire::SignOutAll = parse_json(body)?;
-        self.reauthenticate(c, Proof::Any, &b.proof.offer(None))?;
+        let account = self.store().account_by_id(&c.account)?;
+        self.reauthenticate(c, account.as_ref(), Proof::Any, &b.proof.offer(None))?;
         self.sign_out_others(c, b.keep_current.unwrap_or(false), ActivityKind::SignOutAll)
     }
 

@@ -174,25 +174,25 @@ impl Ctx<'_> {
     /// Re-authentication before a sensitive change, from the caller's session: not enough
     /// offered is 401 `reauth_required` (not counted); a wrong factor is 401 `reauth_failed`,
     /// counted in the session's own throttle bucket (strangers' failures never reach it) and
-    /// logged. On success the codes offered are used up. Returns the account.
+    /// logged. On success the codes offered are used up. `account` is the caller's, as the
+    /// handler loaded it (`None`: managed elsewhere, so nothing here can be right).
     pub(super) fn reauthenticate(
         &self,
         c: &Caller,
+        account: Option<&Account>,
         proof: Proof,
         offer: &Offer<'_>,
-    ) -> R<Option<Account>> {
-        let account = self.store().account_by_id(&c.account)?;
-        let totp_on = account.as_ref().is_some_and(|a| a.totp_secret.is_some());
+    ) -> R<()> {
+        let totp_on = account.is_some_and(|a| a.totp_secret.is_some());
         if !proof.enough(offer, totp_on) {
             return Err(ApiError::new(ApiCode::ReauthRequired, proof.ask(totp_on)));
         }
         let bucket = Bucket::session(&c.session.id);
         self.check_bucket(&bucket, FREE)?;
-        match (self.check_offer(account.as_ref(), offer)?, &account) {
+        match (self.check_offer(account, offer)?, account) {
             (Some(used), Some(a)) => {
                 self.use_up(a, &used, Some(c))?;
-                self.clear_bucket(&bucket)?;
-                Ok(account)
+                self.clear_bucket(&bucket)
             }
             _ => {
                 self.count(&bucket)?;

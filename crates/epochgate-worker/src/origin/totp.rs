@@ -25,26 +25,19 @@ pub(super) fn code_step(secret_b32: &str, code: &str, now: i64, last: i64) -> Op
     totp::verify(&secret, code, now, last)
 }
 
-fn managed_elsewhere() -> ApiError {
-    ApiError::new(ApiCode::NoPassword, "this account is managed elsewhere")
-}
-
 impl Ctx<'_> {
     /// A session token alone cannot enrol: whoever turns two-factor authentication on decides
     /// who can sign in, so the password is asked for as for sign-out-all.
     pub(super) fn totp_start(&self, c: &Caller, body: &[u8]) -> R<Response> {
         let b: wire::ProofOnly = parse_json(body)?;
-        let account = self
-            .store()
-            .account_by_id(&c.account)?
-            .ok_or_else(managed_elsewhere)?;
+        let account = self.own_account(c)?;
         if account.totp_secret.is_some() {
             return Err(ApiError::new(
                 ApiCode::TotpAlreadyEnabled,
                 "two-factor authentication is already on",
             ));
         }
-        self.reauthenticate(c, Proof::Strong, &b.proof.offer(None))?;
+        self.reauthenticate(c, Some(&account), Proof::Strong, &b.proof.offer(None))?;
         let secret = totp::base32_encode(&random_bytes::<20>()?);
         self.store().set_totp_pending(&c.account, &secret)?;
         let otpauth_uri = totp::otpauth_uri(&self.ready.profile.issuer, &account.email, &secret);
@@ -60,10 +53,7 @@ impl Ctx<'_> {
     pub(super) fn totp_confirm(&self, c: &Caller, body: &[u8]) -> R<Response> {
         let b: Code = parse_json(body)?;
         let code = wire::required(b.code, "code")?;
-        let account = self
-            .store()
-            .account_by_id(&c.account)?
-            .ok_or_else(managed_elsewhere)?;
+        let account = self.own_account(c)?;
         let pending = account.totp_pending.ok_or_else(|| {
             ApiError::new(
                 ApiCode::TotpNotStarted,
@@ -91,17 +81,14 @@ impl Ctx<'_> {
     /// password (or an emailed code) and a current TOTP or recovery code.
     pub(super) fn totp_disable(&self, c: &Caller, body: &[u8]) -> R<Response> {
         let b: wire::ProofOnly = parse_json(body)?;
-        let account = self
-            .store()
-            .account_by_id(&c.account)?
-            .ok_or_else(managed_elsewhere)?;
+        let account = self.own_account(c)?;
         if account.totp_secret.is_none() {
             return Err(ApiError::new(
                 ApiCode::TotpNotEnabled,
                 "two-factor authentication is off",
             ));
         }
-        self.reauthenticate(c, Proof::Strong, &b.proof.offer(None))?;
+        self.reauthenticate(c, Some(&account), Proof::Strong, &b.proof.offer(None))?;
         self.store().disable_totp(&c.account)?;
         self.store().drop_codes(&c.account, Purpose::Recovery)?;
         self.send(

@@ -8,6 +8,9 @@ use super::{int, Store, R};
 
 /// How many rows of one bucket are ever read: enough for any delay the policy computes.
 const MAX_READ: i64 = 64;
+/// Expired rows of other buckets dropped per insert: more than one, so the table shrinks back
+/// once a flood stops.
+const PURGE_BATCH: i64 = 8;
 
 #[derive(Deserialize)]
 struct At {
@@ -25,8 +28,15 @@ impl Store {
     }
 
     /// Records an attempt, forgetting the bucket's rows from before `forget_before` and any
-    /// beyond the newest 64 (so a flood on one bucket keeps a bounded number of rows).
+    /// beyond the newest 64 (so a flood on one bucket keeps a bounded number of rows), and a
+    /// few expired rows of any bucket (so a flood over many buckets — a new email each time —
+    /// leaves no more rows than its last window holds).
     pub(crate) fn record_attempt(&self, bucket: &str, now: i64, forget_before: i64) -> R<()> {
+        self.run(
+            "DELETE FROM attempts WHERE rowid IN \
+             (SELECT rowid FROM attempts WHERE at <= ? ORDER BY at LIMIT ?)",
+            vec![int(forget_before), int(PURGE_BATCH)],
+        )?;
         self.run(
             "DELETE FROM attempts WHERE bucket = ? AND (at <= ? OR rowid NOT IN \
              (SELECT rowid FROM attempts WHERE bucket = ? ORDER BY at DESC LIMIT ?))",

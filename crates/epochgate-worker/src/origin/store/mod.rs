@@ -83,6 +83,7 @@ CREATE INDEX IF NOT EXISTS events_account ON events (account, id);
 DROP TABLE IF EXISTS failures;
 CREATE TABLE IF NOT EXISTS attempts (bucket TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS attempts_bucket ON attempts (bucket, at);
+CREATE INDEX IF NOT EXISTS attempts_at ON attempts (at);
 CREATE TABLE IF NOT EXISTS codes (
   account TEXT NOT NULL,
   purpose TEXT NOT NULL,
