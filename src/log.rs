@@ -204,6 +204,23 @@ impl<S: RevocationStore> RevocationLog<S> {
         Ok(true)
     }
 
+    /// Publishes an account's whole state as another log holds it (an account object handing
+    /// its changes to the feed): merges it into this log's state for the account — epochs only
+    /// grow, slots of the same epoch unite — and, when that changed what viewers see, saves it
+    /// under the next sequence number. Returns whether it changed. Merging commutes, so
+    /// publishing the same states again, or in another order, ends in the same state; this
+    /// log's device slots (`next_slot`) are not touched, since a feed hands none out.
+    pub fn publish(&mut self, account: &AccountId, state: &AccountState) -> Result<bool, S::Error> {
+        let mut mine = self.state_of(account)?;
+        let before = mine.state.clone();
+        mine.state.merge(state);
+        if mine.state == before {
+            return Ok(false);
+        }
+        self.save_visible(account, &mine)?;
+        Ok(true)
+    }
+
     /// Saves a change viewers must learn under the next sequence number.
     fn save_visible(
         &mut self,

@@ -332,3 +332,48 @@ fn records_are_sorted_and_rows_of_one_key_merged() {
         }
     );
 }
+
+#[test]
+fn publish_merges_whole_states_and_only_a_visible_change_takes_a_sequence() {
+    let mut feed = RevocationLog::new(update_key());
+    let a = id("a");
+    let state = |epoch, slots: &[u16]| AccountState {
+        epoch: Epoch(epoch),
+        revoked: SlotSet::from_slots(slots.iter().copied()),
+    };
+    assert!(feed.publish(&a, &state(0, &[1])).unwrap());
+    assert_eq!(feed.seq().unwrap(), 1);
+    // The same state again, or an older one, changes nothing.
+    assert!(!feed.publish(&a, &state(0, &[1])).unwrap());
+    assert!(!feed.publish(&a, &state(0, &[])).unwrap());
+    assert_eq!(feed.seq().unwrap(), 1);
+    // Slots of one epoch unite; a newer epoch replaces; an older epoch is ignored.
+    assert!(feed.publish(&a, &state(0, &[2])).unwrap());
+    assert_eq!(feed.state_of(&a).unwrap().state, state(0, &[1, 2]));
+    assert!(feed.publish(&a, &state(2, &[0])).unwrap());
+    assert!(!feed.publish(&a, &state(1, &[5])).unwrap());
+    assert_eq!(feed.state_of(&a).unwrap().state, state(2, &[0]));
+    assert_eq!(feed.seq().unwrap(), 3);
+    // A default state is nothing to publish.
+    assert!(!feed.publish(&id("b"), &AccountState::default()).unwrap());
+    let update = open(&feed.update_since(1, NOW).unwrap());
+    assert_eq!((update.from_seq, update.seq), (1, 3));
+    assert_eq!(keys_of(&update), sorted_keys(&["a"]));
+}
+
+#[test]
+fn a_published_state_saves_through_the_store_as_a_visible_change() {
+    let mut log = watched();
+    let a = id("a");
+    let revoked = AccountState {
+        epoch: Epoch(1),
+        revoked: SlotSet::new(),
+    };
+    assert!(log.publish(&a, &revoked).unwrap());
+    assert_eq!(
+        take_calls(&log),
+        vec![Call::Load("a".into()), Call::Save("a".into(), Some(1))]
+    );
+    assert!(!log.publish(&a, &revoked).unwrap());
+    assert_eq!(take_calls(&log), vec![Call::Load("a".into())]);
+}
