@@ -73,6 +73,9 @@ export function createApi({
     let data = null;
     try { data = await res.json(); } catch { /* not JSON */ }
     if (res.ok) return data;
+    // A sign-out the server recorded but has not yet seen reach every edge: done as far as the
+    // caller is concerned, with the answer it would have had (a fresh token, say) in `result`.
+    if (res.status === 503 && data?.error === 'propagation_delayed') return data.result ?? null;
     const err = new ApiError(res.status, data?.error ?? `http_${res.status}`, data?.message ?? res.statusText);
     if (res.status === 429) err.retryAfter = retryAfterSeconds(res.headers.get('retry-after'), now());
     if (auth && isTokenRefusal(res.status, res.headers.get('www-authenticate'), err.code)) {
@@ -89,6 +92,7 @@ export function errorText(err, context = {}) {
     case 'network': return `Could not reach the server. ${context.network ?? 'Check your connection and try again.'}`;
     case 'state_stale': return `The server cannot confirm sign-outs right now, so it is not accepting sessions for a moment. ${context.network ?? 'Try again in a few seconds.'}`;
     case 'rate_limited': return `Too many failed attempts on this account. ${context.rateLimited ?? ''}${retryText(err.retryAfter)}`;
+    case 'propagation_delayed': return 'The sign-out is recorded and will reach every device within seconds; nothing more to do.';
     case 'reauth_failed': return context.reauthFailed ?? 'That password or code is wrong.';
     case 'invalid_credentials': return 'Wrong email, password or code.';
     case 'account_exists': return 'An account with this email already exists. Sign in instead.';

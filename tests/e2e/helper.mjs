@@ -2,7 +2,9 @@
 // HTTP client that records every exchange for the OpenAPI check, TOTP codes, a tiny YAML reader
 // for openapi.yaml, and the revocation-update encoder the fault tests use.
 import { spawn } from 'node:child_process';
-import { createHash, createHmac, createPrivateKey, sign as edSign } from 'node:crypto';
+import {
+  createHash, createHmac, createPrivateKey, createPublicKey, sign as edSign, verify as edVerify,
+} from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -209,6 +211,43 @@ export function encodeUpdate({ kind, fromSeq = 0, seq, createdAt, horizon = 0, r
   const key = createPrivateKey({ key: jwk, format: 'jwk' });
   const sig = edSign(null, Buffer.concat([UPDATE_DOMAIN, body]), key);
   return Buffer.concat([body, sig]);
+}
+
+/**
+ * Decodes an update (format version 2) and checks its signature with the public half of `jwk`
+ * (a private or public JWK): `{kind, fromSeq, seq, createdAt, horizon, records: [{key, epoch,
+ * slots}], expired: [key]}`, keys as BigInt (see `accountKey`). Throws on a bad signature.
+ */
+export function decodeUpdate(bytes, jwk) {
+  const b = Buffer.from(bytes);
+  let at = 0;
+  const u8 = () => b.readUInt8(at++);
+  const u16 = () => { const v = b.readUInt16LE(at); at += 2; return v; };
+  const u32 = () => { const v = b.readUInt32LE(at); at += 4; return v; };
+  const u64 = () => { const v = b.readBigUInt64LE(at); at += 8; return v; };
+  if (u8() !== 2) throw new Error('not a version 2 update');
+  const kind = u8() === 1 ? 'snapshot' : 'delta';
+  const kidLen = u8();
+  const kid = b.subarray(at, at + kidLen).toString();
+  at += kidLen;
+  const fromSeq = Number(u64()), seq = Number(u64()), createdAt = Number(u64()), horizon = Number(u64());
+  const records = [];
+  for (let n = u32(); n > 0; n--) {
+    const key = u64();
+    const epoch = u32();
+    const slots = [];
+    for (let m = u32(); m > 0; m--) slots.push(u16());
+    records.push({ key, epoch, slots });
+  }
+  const expired = [];
+  for (let x = u32(); x > 0; x--) expired.push(u64());
+  const body = b.subarray(0, at);
+  const sig = b.subarray(at);
+  if (sig.length !== 64) throw new Error(`trailing bytes: ${sig.length} after the body`);
+  const { d: _d, ...pub } = jwk;
+  const key = createPublicKey({ key: pub, format: 'jwk' });
+  if (!edVerify(null, Buffer.concat([UPDATE_DOMAIN, body]), key, sig)) throw new Error('bad signature');
+  return { kind, kid, fromSeq, seq, createdAt, horizon, records, expired };
 }
 
 // --- a small YAML reader for openapi.yaml (block maps, block lists, scalars, [a, b]) --------

@@ -19,6 +19,12 @@ function client(answer, { token = 'tok', now } = {}) {
   return { api, calls, refused };
 }
 
+test('a sign-out recorded but not yet at every edge counts as done, with its answer', async () => {
+  const delayed = (result) => json(503, { error: 'propagation_delayed', message: 'm', ...(result ? { result } : {}) }, { 'retry-after': '2' });
+  assert.deepEqual(await client(() => delayed({ epoch: 2, token: 't2' })).api('POST', '/v1/sessions/sign-out-all', { body: {} }), { epoch: 2, token: 't2' });
+  assert.equal(await client(() => delayed()).api('DELETE', '/v1/sessions/s_1'), null);
+});
+
 async function rejection(promise) {
   try {
     await promise;
@@ -152,6 +158,7 @@ test('errorText explains the common failures', () => {
   assert.equal(errorText(new ApiError(401, 'reauth_failed', '')), 'That password or code is wrong.');
   assert.equal(errorText(new ApiError(401, 'invalid_credentials', '')), 'Wrong email, password or code.');
   assert.equal(errorText(new ApiError(500, 'internal', '')), 'Something went wrong (internal).');
+  assert.match(errorText(new ApiError(503, 'propagation_delayed', '')), /sign-out is recorded/);
   const limited = Object.assign(new ApiError(429, 'rate_limited', ''), { retryAfter: 900 });
   assert.match(errorText(limited, { rateLimited: 'Nothing changed. ' }), /^Too many failed attempts on this account\. Nothing changed\. Try again in 15 minutes/);
 });

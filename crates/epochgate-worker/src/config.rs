@@ -13,6 +13,12 @@ use crate::sealed::{DataKey, DATA_KEY};
 pub const ORIGIN_BINDING: &str = "ORIGIN";
 /// The name of the single origin instance.
 pub const ORIGIN_NAME: &str = "origin";
+/// The Durable Object binding of the revocation feed (`wrangler.toml`).
+pub const FEED_BINDING: &str = "FEED";
+/// The name of the single feed instance.
+pub const FEED_NAME: &str = "feed";
+/// Default width of the edge's shared-read time slot, ms (`FEED_CACHE_SLOT_MS`; 0: no cache).
+pub const DEFAULT_FEED_CACHE_SLOT_MS: u64 = 250;
 /// Default seconds between two `last_seen_at` writes of one session.
 pub const DEFAULT_LAST_SEEN_INTERVAL: u64 = 300;
 /// Default staleness target of the edge's view, milliseconds.

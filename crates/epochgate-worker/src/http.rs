@@ -37,6 +37,10 @@ pub mod internal {
 /// The base URL of requests the edge builds for the origin object (the host is never resolved).
 pub const ORIGIN_URL: &str = "https://origin.internal";
 
+/// The base URL of requests for the feed object (never resolved either), and of the edge's
+/// cache keys for its answers.
+pub const FEED_URL: &str = "https://feed.internal";
+
 /// A JSON response with a status.
 pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
     let headers = Headers::new();

@@ -27,6 +27,7 @@ mod totp;
 pub mod vocab;
 
 pub use error::{ApiCode, ApiError};
+pub use origin::Feed;
 pub use origin::Origin;
 pub use routes::{Access, Route, Server};
 pub use vocab::{ActivityKind, SessionStatus, SignOutScope};

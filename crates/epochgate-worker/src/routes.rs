@@ -38,6 +38,8 @@ pub enum Server {
     Origin,
     /// `UPSTREAM_URL` (or the built-in echo).
     Upstream,
+    /// The feed Durable Object: the published revocation state, apart from account work.
+    Feed,
 }
 
 /// One route, with the path parameters it carries.
@@ -110,6 +112,8 @@ pub enum Route<'a> {
     AdminSignOutAll(&'a str),
     /// `POST /internal/touch`: the edge reports a session's activity on edge-only routes.
     Touch,
+    /// `POST /internal/publish`: an account object hands its revocation changes to the feed.
+    Publish,
 }
 
 /// Why no route answers a request.
@@ -164,6 +168,7 @@ impl<'a> Route<'a> {
                 Route::AdminSignOutAll(a)
             }
             ["internal", "touch"] => Route::Touch,
+            ["internal", "publish"] => Route::Publish,
             _ => return None,
         })
     }
@@ -215,7 +220,8 @@ impl<'a> Route<'a> {
             | Route::TotpConfirm
             | Route::AdminSession(_)
             | Route::AdminSignOutAll(_)
-            | Route::Touch => Method::Post,
+            | Route::Touch
+            | Route::Publish => Method::Post,
             Route::SignOutSession(_) | Route::TotpDisable | Route::AdminSignOutSession { .. } => {
                 Method::Delete
             }
@@ -269,7 +275,7 @@ impl<'a> Route<'a> {
             | Route::AdminSession(_)
             | Route::AdminSignOutSession { .. }
             | Route::AdminSignOutAll(_) => Access::Admin,
-            Route::Touch => Access::Internal,
+            Route::Touch | Route::Publish => Access::Internal,
         }
     }
 
@@ -282,6 +288,7 @@ impl<'a> Route<'a> {
             | Route::EdgeStats
             | Route::Me => Server::Edge,
             Route::App => Server::Upstream,
+            Route::Revocations | Route::Publish => Server::Feed,
             _ => Server::Origin,
         }
     }
@@ -367,6 +374,20 @@ mod tests {
     fn internal_routes_are_not_public() {
         assert_eq!(Route::Touch.access(), Access::Internal);
         assert_eq!(Route::Touch.server(), Server::Origin);
+    }
+
+    #[test]
+    fn the_feed_answers_revocations_and_takes_publications_only_from_inside() {
+        assert_eq!(Route::Revocations.server(), Server::Feed);
+        assert_eq!(Route::Revocations.access(), Access::Public);
+        assert_eq!(
+            Route::find(&Method::Post, "/internal/publish"),
+            Ok(Route::Publish)
+        );
+        assert_eq!(
+            (Route::Publish.access(), Route::Publish.server()),
+            (Access::Internal, Server::Feed)
+        );
     }
 
     /// Every operation of `openapi.yaml` is a route with the same method and security.

@@ -24,6 +24,10 @@ type R<T> = std::result::Result<T, ApiError>;
 /// What this isolate counted since it started, besides the follower's own counts.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Stats {
+    /// Revocation reads answered by the location's cache.
+    pub(super) feed_cache_hits: u64,
+    /// Revocation reads the cache did not have (fetched from the feed).
+    pub(super) feed_cache_misses: u64,
     pub(super) validations: u64,
     pub(super) cache_hits: u64,
     /// Refreshes that ended without applying an update.
@@ -32,6 +36,8 @@ pub(super) struct Stats {
 
 /// Settings read from the environment.
 pub(super) struct Settings {
+    /// Width of the shared-read time slot, ms (`FEED_CACHE_SLOT_MS`; 0: no cache).
+    pub(super) feed_cache_slot_ms: u64,
     pub(super) revocations_url: Option<String>,
     pub(super) upstream: Option<String>,
     /// The token issuer (`ISSUER`), also the upstream assertion's `iss`.
@@ -120,6 +126,11 @@ fn build(env: &Env) -> R<Edge> {
             upstream_key,
             admin_token_digest: config::text(env, "ADMIN_TOKEN").map(|t| digest(&t)),
             touch_interval_ms: touch as f64 * 1000.0,
+            feed_cache_slot_ms: config::number(
+                env,
+                "FEED_CACHE_SLOT_MS",
+                config::DEFAULT_FEED_CACHE_SLOT_MS,
+            )?,
         },
         stats: Stats::default(),
         touched: HashMap::new(),

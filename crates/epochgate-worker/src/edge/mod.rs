@@ -75,6 +75,7 @@ async fn serve(req: &mut Request, env: &Env, ctx: &Context) -> R<Response> {
         }
         (Server::Edge, None) => local(route, env, None),
         (Server::Upstream, None) => Err(ApiError::internal("/app without a session")),
+        (Server::Feed, _) => proxy::feed(env, req).await,
     }
 }
 
@@ -219,6 +220,9 @@ impl<'a> From<&'a Session> for Me<'a> {
 /// `GET /v1/edge/stats`: this isolate's counters and view.
 #[derive(Serialize)]
 struct Stats {
+    /// Revocation reads answered by the location's cache / fetched from the feed.
+    feed_cache_hits: u64,
+    feed_cache_misses: u64,
     validations: u64,
     cache_hits: u64,
     origin_fetches: u64,
@@ -237,6 +241,8 @@ struct Stats {
 fn stats(env: &Env) -> R<Response> {
     let now = Isolate::clock();
     let body = with_edge(env, |e| Stats {
+        feed_cache_hits: e.stats.feed_cache_hits,
+        feed_cache_misses: e.stats.feed_cache_misses,
         validations: e.stats.validations,
         cache_hits: e.stats.cache_hits,
         origin_fetches: e.follower.stats().fetches,

@@ -5,15 +5,17 @@
 use epochgate::Session;
 use serde_json::json;
 use wasm_bindgen::JsValue;
-use worker::{Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result, Url};
+use worker::{
+    Cache, Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result, Url,
+};
 
 use super::assertion::{self, Claims};
 use super::fresh::Fetched;
 use super::isolate::with_edge;
-use crate::config::{ORIGIN_BINDING, ORIGIN_NAME};
+use crate::config::{FEED_BINDING, FEED_NAME, ORIGIN_BINDING, ORIGIN_NAME};
 use crate::error::{ApiCode, ApiError};
 use crate::host::{now_ms, now_secs, random_id};
-use crate::http::{has_body, internal, json, read_body, ORIGIN_URL};
+use crate::http::{has_body, internal, json, read_body, FEED_URL, ORIGIN_URL};
 
 type R<T> = std::result::Result<T, ApiError>;
 
@@ -142,8 +144,8 @@ pub(super) fn touch(env: &Env, ctx: &Context, session: &Session) -> R<()> {
     Ok(())
 }
 
-/// Fetches the revocation update since `since` from the origin object, or from
-/// `REVOCATIONS_URL` when set (the fault tests' stand-in origin).
+/// Fetches the revocation update since `since` from the feed object (through the location's
+/// cache), or from `REVOCATIONS_URL` when set (the fault tests' stand-in origin, never cached).
 pub(super) async fn fetch_update(env: &Env, since: u64) -> Fetched {
     match fetch_update_inner(env, since).await {
         Ok(fetched) => fetched,
@@ -163,11 +165,7 @@ async fn fetch_update_inner(env: &Env, since: u64) -> R<Fetched> {
                 .map_err(|e| ApiError::not_configured(format!("REVOCATIONS_URL: {e}")))?;
             Fetch::Url(url).send().await?
         }
-        None => {
-            origin_stub(env)?
-                .fetch_with_str(&format!("{ORIGIN_URL}/v1/revocations?since={since}"))
-                .await?
-        }
+        None => return feed_update(env, since).await,
     };
     match resp.status_code() {
         200 => Ok(Fetched::Update(resp.bytes().await?)),
@@ -260,4 +258,74 @@ fn signed(env: &Env, session: &Session, method: &Method, htu: &str) -> R<String>
         let claims = Claims::new(&e.settings.issuer, session, method.as_ref(), htu, now, &jti);
         assertion::sign(key, &claims).map_err(ApiError::internal)
     })?
+}
+
+fn feed_stub(env: &Env) -> R<worker::Stub> {
+    Ok(env.durable_object(FEED_BINDING)?.get_by_name(FEED_NAME)?)
+}
+
+/// `GET /v1/revocations` from the internet: passed to the feed object as it came (the feed
+/// answers a bad `since` with 400 and one ahead of it with 409).
+pub(super) async fn feed(env: &Env, req: &Request) -> R<Response> {
+    let url = req.url()?;
+    let target = format!(
+        "{FEED_URL}{}{}",
+        url.path(),
+        url.query().map(|q| format!("?{q}")).unwrap_or_default()
+    );
+    Ok(feed_stub(env)?.fetch_with_str(&target).await?)
+}
+
+/// How long a cached feed answer may be kept, seconds. The time slot in its key is what bounds
+/// the age of what a refresh reads; this only lets the cache let go of old slots.
+const FEED_CACHE_MAX_AGE: u64 = 5;
+
+/// The update since `since` from the feed object, shared by the isolates of a location through
+/// the Workers cache: the key is the feed URL plus the current time slot
+/// (`now_ms / FEED_CACHE_SLOT_MS`), so a read from the cache is at most one slot older than a
+/// direct one, and the feed sees one read per location, slot and `since` rather than one per
+/// isolate. A slot of 0 turns the cache off. A cache that fails is read around, not trusted.
+async fn feed_update(env: &Env, since: u64) -> R<Fetched> {
+    let url = format!("{FEED_URL}/v1/revocations?since={since}");
+    let slot_ms = with_edge(env, |e| e.settings.feed_cache_slot_ms)?;
+    let key = (slot_ms > 0).then(|| {
+        let slot = (now_ms().max(0.0) as u64) / slot_ms;
+        format!("{url}&slot={slot}")
+    });
+    let cache = key.as_ref().map(|_| Cache::default());
+    if let (Some(key), Some(cache)) = (&key, &cache) {
+        match cache.get(key.as_str(), false).await {
+            Ok(Some(mut hit)) if hit.status_code() == 200 => {
+                let bytes = hit.bytes().await?;
+                with_edge(env, |e| e.stats.feed_cache_hits += 1)?;
+                return Ok(Fetched::Update(bytes));
+            }
+            Ok(_) => {}
+            Err(e) => worker::console_warn!("feed cache read failed: {e}"),
+        }
+        with_edge(env, |e| e.stats.feed_cache_misses += 1)?;
+    }
+    let mut resp = feed_stub(env)?.fetch_with_str(&url).await?;
+    match resp.status_code() {
+        200 => {
+            let bytes = resp.bytes().await?;
+            if let (Some(key), Some(cache)) = (&key, &cache) {
+                let headers = Headers::new();
+                headers.set("content-type", "application/octet-stream")?;
+                headers.set(
+                    "cache-control",
+                    &format!("public, max-age={FEED_CACHE_MAX_AGE}"),
+                )?;
+                let copy = Response::from_bytes(bytes.clone())?.with_headers(headers);
+                if let Err(e) = cache.put(key.as_str(), copy).await {
+                    worker::console_warn!("feed cache write failed: {e}");
+                }
+            }
+            Ok(Fetched::Update(bytes))
+        }
+        409 => Ok(Fetched::SinceAhead),
+        s => Err(ApiError::internal(format!(
+            "the feed answered {s} to since={since}"
+        ))),
+    }
 }

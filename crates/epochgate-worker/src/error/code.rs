@@ -58,11 +58,14 @@ pub enum ApiCode {
     PasswordResetRequired,
     /// 401: a WebSocket ticket that is unknown, used or expired.
     InvalidTicket,
+    /// 503: a sign-out is recorded but has not reached the revocation feed yet; it will without
+    /// another call (the origin retries), and the edges refuse the token once it has.
+    PropagationDelayed,
 }
 
 impl ApiCode {
     /// Every code, for vocabulary checks.
-    pub const ALL: [ApiCode; 27] = [
+    pub const ALL: [ApiCode; 28] = [
         ApiCode::InvalidInput,
         ApiCode::InvalidJson,
         ApiCode::PayloadTooLarge,
@@ -90,6 +93,7 @@ impl ApiCode {
         ApiCode::InvalidLink,
         ApiCode::PasswordResetRequired,
         ApiCode::InvalidTicket,
+        ApiCode::PropagationDelayed,
     ];
 
     /// The stable snake_case code.
@@ -122,6 +126,7 @@ impl ApiCode {
             ApiCode::InvalidLink => "invalid_link",
             ApiCode::PasswordResetRequired => "password_reset_required",
             ApiCode::InvalidTicket => "invalid_ticket",
+            ApiCode::PropagationDelayed => "propagation_delayed",
         }
     }
 
@@ -153,6 +158,7 @@ impl ApiCode {
             ApiCode::InternalError => 500,
             ApiCode::UpstreamUnreachable => 502,
             ApiCode::NotConfigured | ApiCode::AdminDisabled => 503,
+            ApiCode::PropagationDelayed => 503,
         }
     }
 

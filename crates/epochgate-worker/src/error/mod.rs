@@ -116,6 +116,20 @@ impl ApiError {
         e
     }
 
+    /// 503 `propagation_delayed` with `Retry-After`: the sign-out is recorded and the origin
+    /// keeps handing it to the revocation feed until the feed has it.
+    pub fn propagation_delayed(retry_after: u64) -> Self {
+        let mut e = Self::new(
+            ApiCode::PropagationDelayed,
+            format!(
+                "the sign-out is recorded but the revocation feed has not confirmed it yet; it will \
+                 reach the edges without another call (retry in {retry_after} s to see it confirmed)"
+            ),
+        );
+        e.extra().retry_after = Some(retry_after);
+        e
+    }
+
     /// 404 `not_found`.
     pub fn not_found(path: &str) -> Self {
         Self::new(ApiCode::NotFound, format!("no route for {path}"))

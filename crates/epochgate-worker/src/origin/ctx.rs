@@ -32,6 +32,8 @@ pub(crate) struct Ready {
     pub(super) data_key: DataKey,
     /// Mail settings and the outbox's alarm flag.
     pub(super) mail: super::mail::Outbox,
+    /// Revocation changes on their way to the feed (`handover.rs`).
+    pub(super) handover: super::handover::Handover,
 }
 
 /// One request at the origin, its body already read: every handler is a method on it and none
@@ -44,6 +46,13 @@ pub(crate) struct Ctx<'a> {
     pub(super) now: i64,
     /// The same instant in milliseconds (throttles, whose first wait is one second).
     pub(super) now_ms: i64,
+}
+
+impl Ready {
+    /// The revocation log's sequence (to tell whether a request made a visible change).
+    pub(super) fn seq(&self) -> R<u64> {
+        self.log.try_borrow().map_err(ApiError::internal)?.seq()
+    }
 }
 
 impl Ctx<'_> {

@@ -9,13 +9,17 @@
 //! its answer leaves (the object's output gate). The revocation transitions are the core's
 //! [`RevocationLog`] over the SQLite rows of `store::Revocations`; the handlers live in
 //! `credentials.rs` (sign-up, login, re-authentication, password), `devices.rs` (sessions and
-//! sign-outs), `totp.rs`, `feed.rs` (revocation updates) and `push.rs` (WebSockets).
+//! sign-outs), `totp.rs` and `push.rs` (WebSockets). Revocation updates are not served here:
+//! each visible change is handed to the separate feed object (`feed.rs`) through a durable
+//! outbox, after the handler (`handover.rs`), so viewers' refreshes never queue behind
+//! account work.
 
 mod account;
 mod credentials;
 mod ctx;
 mod devices;
 mod feed;
+mod handover;
 mod mail;
 mod proof;
 mod push;
@@ -42,7 +46,7 @@ use crate::http::{has_body, header, internal, no_content, read_body, respond};
 use crate::routes::{Access, Route, Server};
 use ctx::{client_info, no_identity, Claimed, Ctx, Ready};
 use push::Sockets;
-use store::{Revocations, Store};
+use store::{Revocations, Role, Store};
 
 type R<T> = std::result::Result<T, ApiError>;
 
@@ -60,6 +64,7 @@ mod object {
         pub(super) ready: RefCell<Option<Rc<Ready>>>,
     }
 }
+pub use feed::Feed;
 pub use object::Origin;
 
 impl DurableObject for Origin {
@@ -102,7 +107,10 @@ impl DurableObject for Origin {
     /// Delivers the outbox's due mail (`mail.rs`).
     async fn alarm(&self) -> Result<Response> {
         match self.ready() {
-            Ok(ready) => mail::deliver_due(&ready, &self.env, &self.state).await,
+            Ok(ready) => {
+                mail::deliver_due(&ready, &self.env, &self.state).await;
+                handover::on_alarm(&ready, &self.env, &self.state).await;
+            }
             Err(e) => worker::console_error!("mail: not delivered: {}", e.log_line()),
         }
         Response::empty()
@@ -125,12 +133,17 @@ impl Origin {
         )?;
         let data_key = config::data_key(&self.env)?;
         let store = Store::open(self.state.storage().sql(), data_key.clone())?;
+        // A database made before the feed existed hands its published state over once.
+        store.feed_backfill()?;
         let ready = Rc::new(Ready {
             // Records leave updates once they can refuse no unexpired token: the token
             // lifetime plus twice the largest clock tolerance a viewer may run with.
             log: RefCell::new(
-                RevocationLog::with_store(Revocations(store.clone()), keys.revocation)
-                    .with_horizon(retention_horizon(profile.ttl, MAX_CLOCK_TOLERANCE)),
+                RevocationLog::with_store(
+                    Revocations(store.clone(), Role::Accounts),
+                    keys.revocation,
+                )
+                .with_horizon(retention_horizon(profile.ttl, MAX_CLOCK_TOLERANCE)),
             ),
             store,
             issuer,
@@ -145,6 +158,7 @@ impl Origin {
             .unwrap_or(i64::MAX),
             ticket_ttl: config::events_ticket_ttl(&self.env)?,
             mail: mail::Outbox::from_env(&self.env)?,
+            handover: handover::Handover::from_env(&self.env)?,
         });
         *self.ready.borrow_mut() = Some(ready.clone());
         Ok(ready)
@@ -166,10 +180,15 @@ impl Origin {
             now: now_ms.div_euclid(1000),
             now_ms,
         };
+        let seq_before = ready.seq()?;
         let answer = dispatch(&cx, req, &body);
         // Mail the handler queued is committed with its answer; the alarm delivers it later.
         ready.mail.arm(&self.state, &ready.store).await;
-        answer
+        // A visible change reaches the feed before its 2xx leaves (`handover.rs`).
+        let changed = ready.seq()? != seq_before;
+        let (path, method) = (req.path(), req.method());
+        let route = Route::find(&method, &path).ok();
+        handover::settle(&ready, &self.env, &self.state, route, changed, answer).await
     }
 }
 
@@ -191,7 +210,6 @@ fn dispatch(cx: &Ctx<'_>, req: &Request, body: &[u8]) -> R<Response> {
             Route::PasswordReset => cx.password_reset(body),
             Route::PasswordResetConfirm => cx.password_reset_confirm(body),
             Route::SecureAccount => cx.secure_account(body),
-            Route::Revocations => cx.revocations(feed::since(req)?),
             _ => not_found(),
         },
         Access::Admin => {

@@ -9,6 +9,7 @@ mod accounts;
 mod attempts;
 mod codes;
 mod events;
+mod feed_outbox;
 mod idempotency;
 mod outbox;
 mod revocation;
@@ -18,8 +19,9 @@ mod tickets;
 pub(crate) use accounts::Account;
 pub(crate) use codes::Purpose;
 pub(crate) use events::Event;
+pub(crate) use feed_outbox::Pending;
 pub(crate) use outbox::{Due, Listed, MAX_ATTEMPTS};
-pub(crate) use revocation::Revocations;
+pub(crate) use revocation::{Revocations, Role};
 pub(crate) use sessions::SessionRow;
 pub(crate) use tickets::Ticket;
 
@@ -124,6 +126,22 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL;
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at);
+CREATE TABLE IF NOT EXISTS feed_outbox (account TEXT PRIMARY KEY, epoch INTEGER NOT NULL, revoked TEXT NOT NULL);
+";
+
+/// The feed object's tables: only the published revocation state (`feed_outbox` stays empty
+/// there; the feed hands nothing on).
+const FEED_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS revocation (
+  account TEXT PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  next_slot INTEGER NOT NULL,
+  revoked TEXT NOT NULL,
+  changed_seq INTEGER NOT NULL,
+  changed_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS revocation_changed ON revocation (changed_seq);
 ";
 
 /// Where a request came from, for sessions and the activity log.
@@ -166,6 +184,12 @@ impl Store {
     /// Opens the store, creating the schema when missing.
     pub(crate) fn open(sql: SqlStorage, key: DataKey) -> R<Self> {
         sql.exec(SCHEMA, None).map_err(db)?;
+        Ok(Store { sql, key })
+    }
+
+    /// Opens the feed object's store ([`FEED_SCHEMA`]).
+    pub(crate) fn open_feed(sql: SqlStorage, key: DataKey) -> R<Self> {
+        sql.exec(FEED_SCHEMA, None).map_err(db)?;
         Ok(Store { sql, key })
     }
 

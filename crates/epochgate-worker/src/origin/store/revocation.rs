@@ -14,9 +14,19 @@ use super::{db, id, int, Store, R};
 use crate::error::ApiError;
 use worker::SqlStorageValue as V;
 
-/// The origin's revocation rows, for [`epochgate::RevocationLog`].
+/// The revocation rows of an account object or of the feed, for [`epochgate::RevocationLog`].
 #[derive(Clone, Debug)]
-pub(crate) struct Revocations(pub(crate) Store);
+pub(crate) struct Revocations(pub(crate) Store, pub(crate) Role);
+
+/// Whose rows they are: an account object also hands each visible change to the feed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// An account object: a visible change also (over)writes the account's `feed_outbox` row,
+    /// in the same write batch, so the handover exists exactly when the change does.
+    Accounts,
+    /// The feed: it publishes, and hands nothing on.
+    Feed,
+}
 
 #[derive(Deserialize)]
 struct Row {
@@ -146,7 +156,15 @@ impl RevocationStore for Revocations {
                 slots_to_json(&state.state.revoked)?.into(),
                 int(changed),
             ],
-        )
+        )?;
+        if changed > 0 && self.1 == Role::Accounts {
+            self.0.queue_for_feed(
+                account,
+                state.state.epoch.0,
+                &slots_to_json(&state.state.revoked)?,
+            )?;
+        }
+        Ok(())
     }
 
     fn stamp(&mut self, at: i64) -> R<()> {
