@@ -93,6 +93,7 @@ export function errorText(err, context = {}) {
     case 'state_stale': return `The server cannot confirm sign-outs right now, so it is not accepting sessions for a moment. ${context.network ?? 'Try again in a few seconds.'}`;
     case 'rate_limited': return `Too many failed attempts on this account. ${context.rateLimited ?? ''}${retryText(err.retryAfter)}`;
     case 'propagation_delayed': return 'The sign-out is recorded and will reach every device within seconds; nothing more to do.';
+    case 'overloaded': return `The server is busy checking passwords; nothing was changed. ${retryText(err.retryAfter)}`;
     case 'reauth_failed': return context.reauthFailed ?? 'That password or code is wrong.';
     case 'invalid_credentials': return 'Wrong email, password or code.';
     case 'account_exists': return 'An account with this email already exists. Sign in instead.';

@@ -60,6 +60,14 @@ export function makeSecrets({ admin = true } = {}) {
  */
 export async function startWorker({ secrets, vars = {}, persistTo, port } = {}) {
   secrets ??= makeSecrets();
+  // Suites play one client from one address; the per-network limits have their own tests.
+  // ORIGIN_SHARDS from the environment runs every suite over that many shards
+  // (scripts/test-e2e.sh runs them with 1 and with 8).
+  vars = {
+    NETWORK_LIMITS: 'off',
+    ...(process.env.ORIGIN_SHARDS ? { ORIGIN_SHARDS: process.env.ORIGIN_SHARDS } : {}),
+    ...vars,
+  };
   persistTo ??= mkdtempSync(join(tmpdir(), 'epochgate-state-'));
   port ??= await freePort();
   const args = ['wrangler', 'dev', '--local', '--ip', '127.0.0.1', '--port', String(port),

@@ -43,7 +43,8 @@ async function ticket(token) {
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.deepEqual(Object.keys(r.body).sort(), ['expires_in', 'ticket']);
   assert.equal(r.body.expires_in, TTL);
-  assert.match(r.body.ticket, /^[A-Za-z0-9_-]{43}$/);
+  // The account first (it names the shard that redeems it), then 32 random bytes.
+  assert.match(r.body.ticket, /^acct_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
   return r.body.ticket;
 }
 

@@ -161,6 +161,8 @@ test('errorText explains the common failures', () => {
   assert.match(errorText(new ApiError(503, 'propagation_delayed', '')), /sign-out is recorded/);
   const limited = Object.assign(new ApiError(429, 'rate_limited', ''), { retryAfter: 900 });
   assert.match(errorText(limited, { rateLimited: 'Nothing changed. ' }), /^Too many failed attempts on this account\. Nothing changed\. Try again in 15 minutes/);
+  const busy = Object.assign(new ApiError(503, 'overloaded', ''), { retryAfter: 2 });
+  assert.match(errorText(busy), /^The server is busy checking passwords; nothing was changed\. Try again in 2 seconds/);
 });
 
 test('a 401 state_stale keeps the session: no callback, not handled, the code reaches the caller', async () => {

@@ -13,6 +13,18 @@ use crate::sealed::{DataKey, DATA_KEY};
 pub const ORIGIN_BINDING: &str = "ORIGIN";
 /// The name of the single origin instance.
 pub const ORIGIN_NAME: &str = "origin";
+/// The Durable Object binding of the email directory (`wrangler.toml`).
+pub const DIRECTORY_BINDING: &str = "DIRECTORY";
+
+/// How many origin (and directory) shards the deployment has (`ORIGIN_SHARDS`, `shards.rs`).
+pub fn shards(env: &Env) -> Result<crate::shards::Shards, ApiError> {
+    crate::shards::Shards::new(number(
+        env,
+        "ORIGIN_SHARDS",
+        u64::from(crate::shards::DEFAULT_SHARDS),
+    )?)
+}
+
 /// The Durable Object binding of the revocation feed (`wrangler.toml`).
 pub const FEED_BINDING: &str = "FEED";
 /// The name of the single feed instance.
@@ -50,6 +62,18 @@ pub fn number(env: &Env, name: &str, default: u64) -> Result<u64, ApiError> {
                 "{name} is {s:?}; it must be a non-negative integer"
             ))
         }),
+    }
+}
+
+/// An on/off var, `default` when unset; anything but `on` or `off` names the var.
+pub fn switch(env: &Env, name: &str, default: bool) -> Result<bool, ApiError> {
+    match text(env, name).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("on") => Ok(true),
+        Some("off") => Ok(false),
+        Some(other) => Err(ApiError::not_configured(format!(
+            "{name} is {other:?}; it must be on or off"
+        ))),
     }
 }
 
@@ -177,6 +201,10 @@ pub fn data_key(env: &Env) -> Result<DataKey, ApiError> {
     DataKey::from_secret(text(env, DATA_KEY).as_deref())
         .map_err(|e| ApiError::not_configured(e.to_string()))
 }
+
+/// Milliseconds of estimated password-hashing CPU each edge isolate may spend per second
+/// (`HASH_BUDGET_MS`); past it, requests that would hash are answered 503 `overloaded`.
+pub const DEFAULT_HASH_BUDGET_MS: u64 = 500;
 
 /// Argon2id parameters from `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`, `ARGON2_PARALLELISM`
 /// (OWASP's minimum by default).

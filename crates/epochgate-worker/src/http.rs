@@ -32,6 +32,26 @@ pub mod internal {
     pub const LOCATION: &str = "x-epochgate-internal-location";
     /// The client's `User-Agent`.
     pub const USER_AGENT: &str = "x-epochgate-internal-user-agent";
+    /// The reservation the edge checked a password under (`POST /internal/password`).
+    pub const RESERVATION: &str = "x-epochgate-internal-reservation";
+    /// The edge's verdict on the request's password: `right` or `wrong`.
+    pub const PASSWORD: &str = "x-epochgate-internal-password";
+    /// The Argon2id PHC string the edge made of the request's new password.
+    pub const NEW_PASSWORD_HASH: &str = "x-epochgate-internal-new-password-hash";
+    /// A digest of the password hash the edge checked against (`password::phc_digest`).
+    pub const PHC_DIGEST: &str = "x-epochgate-internal-phc-digest";
+    /// When (Unix ms) the directory's reservation of the check expires: a verdict arriving
+    /// later is not taken.
+    pub const CHECK_EXPIRES: &str = "x-epochgate-internal-check-expires";
+    /// The account id the directory gave a sign-up.
+    pub const NEW_ACCOUNT: &str = "x-epochgate-internal-new-account";
+    /// On an email change: the directory found the new address taken.
+    pub const EMAIL_TAKEN: &str = "x-epochgate-internal-email-taken";
+    /// On answers to the edge: a sign-up's account exists complete in the shard; the previous
+    /// address of an email change.
+    pub const COMPLETE: &str = "x-epochgate-internal-complete";
+    /// See [`COMPLETE`].
+    pub const OLD_EMAIL: &str = "x-epochgate-internal-old-email";
 }
 
 /// The base URL of requests the edge builds for the origin object (the host is never resolved).

@@ -14,6 +14,7 @@
 //! ([`error`]); the words they write are in [`vocab`].
 // Lints are set once for the workspace, in the root Cargo.toml.
 
+mod client;
 pub mod config;
 mod edge;
 pub mod error;
@@ -23,11 +24,12 @@ mod origin;
 mod password;
 pub mod routes;
 mod sealed;
+pub mod shards;
 mod totp;
 pub mod vocab;
 
 pub use error::{ApiCode, ApiError};
 pub use origin::Feed;
-pub use origin::Origin;
+pub use origin::{Directory, Origin};
 pub use routes::{Access, Route, Server};
 pub use vocab::{ActivityKind, SessionStatus, SignOutScope};

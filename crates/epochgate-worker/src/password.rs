@@ -37,6 +37,25 @@ impl Argon2Params {
     }
 }
 
+/// 8 to 256 characters.
+pub fn check_policy(p: &str, what: &str) -> Result<(), ApiError> {
+    let chars = p.chars().count();
+    if !(8..=256).contains(&chars) {
+        return Err(ApiError::invalid(format!(
+            "{what} must be 8 to 256 characters long"
+        )));
+    }
+    Ok(())
+}
+
+/// A digest of a stored PHC string: what a verdict on it is tied to, so a verdict on a hash that
+/// changed meanwhile is not taken for the new one.
+pub fn phc_digest(phc: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(phc.as_bytes()))
+}
+
 /// Hashes `password` with a fresh 16-byte salt.
 pub fn hash(password: &str, params: &Argon2Params) -> Result<String, ApiError> {
     let salt = SaltString::encode_b64(&random_bytes::<16>()?).map_err(ApiError::internal)?;
@@ -76,6 +95,14 @@ mod tests {
     fn defaults_are_owasp_minimum() {
         let d = Argon2Params::default();
         assert_eq!((d.memory_kib, d.iterations, d.parallelism), (19_456, 2, 1));
+    }
+
+    #[test]
+    fn policy_counts_characters() {
+        assert!(check_policy("1234567", "p").is_err());
+        assert!(check_policy("12345678", "p").is_ok());
+        assert!(check_policy(&"é".repeat(256), "p").is_ok());
+        assert!(check_policy(&"x".repeat(257), "p").is_err());
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub enum Server {
     Upstream,
     /// The feed Durable Object: the published revocation state, apart from account work.
     Feed,
+    /// An email directory Durable Object (`origin/directory.rs`).
+    Directory,
 }
 
 /// One route, with the path parameters it carries.
@@ -112,8 +114,27 @@ pub enum Route<'a> {
     AdminSignOutAll(&'a str),
     /// `POST /internal/touch`: the edge reports a session's activity on edge-only routes.
     Touch,
+    /// `POST /internal/password`: the edge reserves a password check in its throttle bucket
+    /// and gets the hash to check against.
+    PasswordCheck,
     /// `POST /internal/publish`: an account object hands its revocation changes to the feed.
     Publish,
+    /// `GET /internal/account-email?account=`: the email an origin shard holds for an account
+    /// (the directory settling a pending claim).
+    AccountEmail,
+    /// `POST /internal/directory/claim`: an email for a sign-up or an email change.
+    DirectoryClaim,
+    /// `POST /internal/directory/confirm`.
+    DirectoryConfirm,
+    /// `POST /internal/directory/release`.
+    DirectoryRelease,
+    /// `POST /internal/directory/lookup`.
+    DirectoryLookup,
+    /// `POST /internal/directory/begin`: a login or reset confirmation reserves its place in
+    /// its throttle bucket.
+    DirectoryBegin,
+    /// `POST /internal/directory/end`: settles it.
+    DirectoryEnd,
 }
 
 /// Why no route answers a request.
@@ -168,7 +189,15 @@ impl<'a> Route<'a> {
                 Route::AdminSignOutAll(a)
             }
             ["internal", "touch"] => Route::Touch,
+            ["internal", "password"] => Route::PasswordCheck,
             ["internal", "publish"] => Route::Publish,
+            ["internal", "account-email"] => Route::AccountEmail,
+            ["internal", "directory", "claim"] => Route::DirectoryClaim,
+            ["internal", "directory", "confirm"] => Route::DirectoryConfirm,
+            ["internal", "directory", "release"] => Route::DirectoryRelease,
+            ["internal", "directory", "lookup"] => Route::DirectoryLookup,
+            ["internal", "directory", "begin"] => Route::DirectoryBegin,
+            ["internal", "directory", "end"] => Route::DirectoryEnd,
             _ => return None,
         })
     }
@@ -204,7 +233,8 @@ impl<'a> Route<'a> {
             | Route::Sessions
             | Route::Activity
             | Route::Events
-            | Route::AdminOutbox => Method::Get,
+            | Route::AdminOutbox
+            | Route::AccountEmail => Method::Get,
             Route::SignUp
             | Route::Login
             | Route::PasswordReset
@@ -221,7 +251,14 @@ impl<'a> Route<'a> {
             | Route::AdminSession(_)
             | Route::AdminSignOutAll(_)
             | Route::Touch
-            | Route::Publish => Method::Post,
+            | Route::PasswordCheck
+            | Route::Publish
+            | Route::DirectoryClaim
+            | Route::DirectoryConfirm
+            | Route::DirectoryRelease
+            | Route::DirectoryLookup
+            | Route::DirectoryBegin
+            | Route::DirectoryEnd => Method::Post,
             Route::SignOutSession(_) | Route::TotpDisable | Route::AdminSignOutSession { .. } => {
                 Method::Delete
             }
@@ -275,7 +312,16 @@ impl<'a> Route<'a> {
             | Route::AdminSession(_)
             | Route::AdminSignOutSession { .. }
             | Route::AdminSignOutAll(_) => Access::Admin,
-            Route::Touch | Route::Publish => Access::Internal,
+            Route::Touch
+            | Route::PasswordCheck
+            | Route::Publish
+            | Route::AccountEmail
+            | Route::DirectoryClaim
+            | Route::DirectoryConfirm
+            | Route::DirectoryRelease
+            | Route::DirectoryLookup
+            | Route::DirectoryBegin
+            | Route::DirectoryEnd => Access::Internal,
         }
     }
 
@@ -289,6 +335,12 @@ impl<'a> Route<'a> {
             | Route::Me => Server::Edge,
             Route::App => Server::Upstream,
             Route::Revocations | Route::Publish => Server::Feed,
+            Route::DirectoryClaim
+            | Route::DirectoryConfirm
+            | Route::DirectoryRelease
+            | Route::DirectoryLookup
+            | Route::DirectoryBegin
+            | Route::DirectoryEnd => Server::Directory,
             _ => Server::Origin,
         }
     }
@@ -372,8 +424,10 @@ mod tests {
 
     #[test]
     fn internal_routes_are_not_public() {
-        assert_eq!(Route::Touch.access(), Access::Internal);
-        assert_eq!(Route::Touch.server(), Server::Origin);
+        for r in [Route::Touch, Route::PasswordCheck] {
+            assert_eq!(r.access(), Access::Internal);
+            assert_eq!(r.server(), Server::Origin);
+        }
     }
 
     #[test]

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use worker::Env;
 
 use crate::config::{
-    self, PublicKeys, TokenProfile, DEFAULT_LAST_SEEN_INTERVAL, DEFAULT_MAX_STATE_AGE,
-    DEFAULT_STALENESS_TARGET_MS, DEFAULT_TOKEN_CACHE_SIZE,
+    self, PublicKeys, TokenProfile, DEFAULT_HASH_BUDGET_MS, DEFAULT_LAST_SEEN_INTERVAL,
+    DEFAULT_MAX_STATE_AGE, DEFAULT_STALENESS_TARGET_MS, DEFAULT_TOKEN_CACHE_SIZE,
 };
 use crate::error::ApiError;
 use crate::host::{now_secs, random_bytes, random_id};
@@ -32,6 +32,8 @@ pub(super) struct Stats {
     pub(super) cache_hits: u64,
     /// Refreshes that ended without applying an update.
     pub(super) refresh_errors: u64,
+    /// Requests answered 503 `overloaded` because the hashing budget was spent.
+    pub(super) shed: u64,
 }
 
 /// Settings read from the environment.
@@ -47,6 +49,14 @@ pub(super) struct Settings {
     pub(super) upstream_key: Result<PrivateKey, ApiError>,
     pub(super) admin_token_digest: Option<[u8; 32]>,
     pub(super) touch_interval_ms: f64,
+    /// Argon2id parameters of new hashes (and of the dummy hash).
+    pub(super) argon2: crate::password::Argon2Params,
+    /// Whether password work is limited per client network (`NETWORK_LIMITS`, default on).
+    pub(super) network_limits: bool,
+    /// The deployment's origin and directory shards (`ORIGIN_SHARDS`).
+    pub(super) shards: crate::shards::Shards,
+    /// Tests only: where a sign-up stops as if it crashed (`TEST_CRASH_SIGNUP`).
+    pub(super) test_crash_signup: Option<String>,
 }
 
 /// The isolate's state.
@@ -60,6 +70,8 @@ pub(super) struct Edge {
     /// When each session's activity was last reported to the origin (ms).
     pub(super) touched: HashMap<String, f64>,
     pub(super) isolate: String,
+    /// What is left of the isolate's password-hashing budget (`budget.rs`).
+    pub(super) hash_budget: super::budget::Budget,
 }
 
 thread_local! {
@@ -131,10 +143,18 @@ fn build(env: &Env) -> R<Edge> {
                 "FEED_CACHE_SLOT_MS",
                 config::DEFAULT_FEED_CACHE_SLOT_MS,
             )?,
+            argon2: config::argon2_params(env)?,
+            network_limits: config::switch(env, "NETWORK_LIMITS", true)?,
+            shards: config::shards(env)?,
+            test_crash_signup: config::text(env, "TEST_CRASH_SIGNUP"),
         },
         stats: Stats::default(),
         touched: HashMap::new(),
         isolate: random_id("i_")?,
+        hash_budget: super::budget::Budget::new(
+            config::number(env, "HASH_BUDGET_MS", DEFAULT_HASH_BUDGET_MS)?,
+            crate::host::now_ms(),
+        ),
     })
 }
 

@@ -14,9 +14,13 @@
 //! hard limit is the core's `max_state_age` (`MAX_STATE_AGE`, default 30 s, judged on the
 //! update's signed creation time): beyond it valid tokens are refused with `state_stale`.
 
+mod accounts;
 mod assertion;
+mod budget;
 mod fresh;
 mod isolate;
+mod objects;
+mod passwords;
 mod proxy;
 
 use std::sync::Arc;
@@ -64,7 +68,9 @@ async fn serve(req: &mut Request, env: &Env, ctx: &Context) -> R<Response> {
     };
     let admin = route.access() == Access::Admin;
     match (route.server(), session) {
-        (Server::Origin, session) => proxy::forward(env, req, session.as_deref(), admin).await,
+        (Server::Origin, session) => {
+            proxy::forward(env, req, route, session.as_deref(), admin).await
+        }
         (Server::Upstream, Some(s)) => {
             proxy::touch(env, ctx, &s)?;
             proxy::app(req, env, &s).await
@@ -76,6 +82,8 @@ async fn serve(req: &mut Request, env: &Env, ctx: &Context) -> R<Response> {
         (Server::Edge, None) => local(route, env, None),
         (Server::Upstream, None) => Err(ApiError::internal("/app without a session")),
         (Server::Feed, _) => proxy::feed(env, req).await,
+        // Internal: refused above.
+        (Server::Directory, _) => Err(ApiError::not_found(&path)),
     }
 }
 
@@ -155,13 +163,18 @@ async fn token_or_ticket(req: &Request, env: &Env) -> R<Option<Arc<Session>>> {
     }
 }
 
-/// Whether `ticket` could be one the origin issued (base64url, at most 128 characters), so
-/// junk is answered here without a trip to the origin.
+/// Whether `ticket` could be one the origin issued (`<account>.<base64url>`, at most 256
+/// characters), so junk is answered here without a trip to the origin.
 fn plausible_ticket(ticket: &str) -> bool {
-    (1..=128).contains(&ticket.len())
+    let url_safe = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    ticket.len() <= 256
         && ticket
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .split_once('.')
+            .is_some_and(|(account, secret)| url_safe(account) && url_safe(secret))
 }
 
 /// `GET /.well-known/upstream-jwks.json`: the public key of the upstream assertion.
@@ -227,6 +240,7 @@ struct Stats {
     cache_hits: u64,
     origin_fetches: u64,
     refresh_errors: u64,
+    hash_shed: u64,
     view_seq: u64,
     view_age_ms: Option<u64>,
     view_created_at: Option<i64>,
@@ -247,6 +261,7 @@ fn stats(env: &Env) -> R<Response> {
         cache_hits: e.stats.cache_hits,
         origin_fetches: e.follower.stats().fetches,
         refresh_errors: e.stats.refresh_errors,
+        hash_shed: e.stats.shed,
         view_seq: e.validator.revocation_seq(),
         view_age_ms: e
             .follower
@@ -308,9 +323,21 @@ mod tests {
 
     #[test]
     fn tickets_the_origin_issues_reach_it_and_junk_does_not() {
-        let issued = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xfb; 32]);
+        let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xfb; 32]);
+        let issued = format!("acct_Xy-Z_0.{secret}");
         assert!(plausible_ticket(&issued), "{issued}");
-        for junk in ["", "a b", "a+b", "a/b", "a=", "é", &"a".repeat(129)] {
+        for junk in [
+            "",
+            &secret,
+            "a.",
+            ".b",
+            "a b.c",
+            "a.b+c",
+            "a/b.c",
+            "a.b=",
+            "é.a",
+            &format!("a.{}", "b".repeat(255)),
+        ] {
             assert!(!plausible_ticket(junk), "{junk:?}");
         }
     }

@@ -9,13 +9,17 @@ use worker::{
     Cache, Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result, Url,
 };
 
+use super::accounts;
 use super::assertion::{self, Claims};
 use super::fresh::Fetched;
 use super::isolate::with_edge;
-use crate::config::{FEED_BINDING, FEED_NAME, ORIGIN_BINDING, ORIGIN_NAME};
+use super::objects::{self, Answer};
+use super::passwords::{self, Prepared};
+use crate::config::{FEED_BINDING, FEED_NAME};
 use crate::error::{ApiCode, ApiError};
 use crate::host::{now_ms, now_secs, random_id};
 use crate::http::{has_body, internal, json, read_body, FEED_URL, ORIGIN_URL};
+use crate::routes::Route;
 
 type R<T> = std::result::Result<T, ApiError>;
 
@@ -26,14 +30,8 @@ const IDENTITY_HEADERS: [&str; 3] = [
     "x-epochgate-device",
 ];
 
-fn origin_stub(env: &Env) -> R<worker::Stub> {
-    Ok(env
-        .durable_object(ORIGIN_BINDING)?
-        .get_by_name(ORIGIN_NAME)?)
-}
-
 /// The verified identity, in the headers only the edge sets.
-fn identity_headers(headers: &Headers, s: &Session) -> Result<()> {
+pub(super) fn identity_headers(headers: &Headers, s: &Session) -> Result<()> {
     headers.set(internal::ACCOUNT, s.account.as_str())?;
     headers.set(internal::SESSION, s.session.as_str())?;
     headers.set(internal::DEVICE, &s.device.0.to_string())?;
@@ -41,7 +39,7 @@ fn identity_headers(headers: &Headers, s: &Session) -> Result<()> {
 }
 
 /// The coarse client details the origin records: IP, "City, CC", user agent.
-fn client_headers(req: &Request, headers: &Headers) -> Result<()> {
+pub(super) fn client_headers(req: &Request, headers: &Headers) -> Result<()> {
     let h = req.headers();
     if let Some(ip) = h.get("cf-connecting-ip")? {
         headers.set(internal::IP, &ip)?;
@@ -71,21 +69,37 @@ fn client_headers(req: &Request, headers: &Headers) -> Result<()> {
     Ok(())
 }
 
-/// Forwards a request to the origin with the verified identity; the request is built afresh,
-/// so nothing the client sent reaches the origin's internal headers.
+/// Forwards a request to the origin shard it belongs to, with the verified identity; the
+/// request is built afresh, so nothing the client sent reaches the internal headers. The routes
+/// that start from an email go through the email's directory (`accounts.rs`); the development
+/// outbox is read from every shard.
 pub(super) async fn forward(
     env: &Env,
     req: &mut Request,
+    route: Route<'_>,
     session: Option<&Session>,
     admin: bool,
 ) -> R<Response> {
+    let method = req.method();
+    let body = if has_body(&method) {
+        read_body(req).await?
+    } else {
+        Vec::new()
+    };
+    match route {
+        Route::SignUp => return accounts::sign_up(env, req, &body).await,
+        Route::Login => return accounts::login(env, req, &body).await,
+        Route::PasswordReset => return accounts::reset(env, req, &body).await,
+        Route::PasswordResetConfirm => return accounts::reset_confirm(env, req, &body).await,
+        Route::AdminOutbox => return outbox_everywhere(env, req).await,
+        _ => {}
+    }
     let url = req.url()?;
     let target = format!(
         "{ORIGIN_URL}{}{}",
         url.path(),
         url.query().map(|q| format!("?{q}")).unwrap_or_default()
     );
-    let method = req.method();
     let headers = Headers::new();
     client_headers(req, &headers)?;
     for name in ["content-type", "idempotency-key", "upgrade"] {
@@ -99,16 +113,117 @@ pub(super) async fn forward(
     if admin {
         headers.set(internal::ADMIN, "1")?;
     }
+    match passwords::prepare(env, req, route, session, &body).await? {
+        Prepared::Headers(h) => {
+            for (name, value) in h {
+                headers.set(name, &value)?;
+            }
+        }
+        Prepared::Refused(answer) => return Ok(answer),
+    }
+    let moving = match (route, session) {
+        (Route::EmailChange, Some(s)) => {
+            accounts::claim_new_email(env, s.account.as_str(), &body).await?
+        }
+        _ => None,
+    };
+    if let Some((name, value)) = moving.as_ref().and_then(accounts::EmailMove::header) {
+        headers.set(name, &value)?;
+    }
     let mut init = RequestInit::new();
     init.with_method(method.clone()).with_headers(headers);
-    if has_body(&method) {
-        let body = read_body(req).await?;
-        if !body.is_empty() {
-            init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
-        }
+    if !body.is_empty() {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }
     let inner = Request::new_with_init(&target, &init)?;
-    Ok(origin_stub(env)?.fetch_with_request(inner).await?)
+    let shard = shard_of(env, route, session, &url, &body)?;
+    let resp = shard.fetch_with_request(inner).await?;
+    match moving {
+        Some(m) => {
+            let answer = Answer::of(resp).await?;
+            m.settle(env, &answer).await?;
+            Ok(answer.response)
+        }
+        None => Ok(resp),
+    }
+}
+
+/// The shard a request belongs to: its session's account; for admin routes the account in the
+/// path; for a "not you?" link or a WebSocket ticket the account they start with.
+fn shard_of(
+    env: &Env,
+    route: Route<'_>,
+    session: Option<&Session>,
+    url: &Url,
+    body: &[u8],
+) -> R<worker::Stub> {
+    let prefix = |s: &str| s.split_once('.').map(|(a, _)| a.to_owned());
+    let account = match (route, session) {
+        (_, Some(s)) => Some(s.account.as_str().to_owned()),
+        (
+            Route::AdminSession(a)
+            | Route::AdminSignOutAll(a)
+            | Route::AdminSignOutSession { account: a, .. },
+            None,
+        ) => Some(a.to_owned()),
+        (Route::SecureAccount, None) => serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("token").and_then(|t| t.as_str()).and_then(prefix)),
+        (Route::Events, None) => url
+            .query_pairs()
+            .find(|(k, _)| k == "ticket")
+            .and_then(|(_, t)| prefix(&t)),
+        _ => None,
+    };
+    match account {
+        Some(a) => objects::origin_of_account(env, &a),
+        // Nothing to place it by: any shard answers it (with its 400 or 404).
+        None => objects::origin(env, 0),
+    }
+}
+
+/// `GET /v1/admin/outbox` over every shard: the newest 50 messages of all, with each shard's
+/// ids made distinct (`id × shards + shard`).
+async fn outbox_everywhere(env: &Env, req: &Request) -> R<Response> {
+    let url = req.url()?;
+    let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let k = objects::shards(env)?;
+    let mut messages: Vec<serde_json::Value> = Vec::new();
+    for i in 0..k.count() {
+        let headers = Headers::new();
+        headers.set(internal::ADMIN, "1")?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Get).with_headers(headers);
+        let inner = Request::new_with_init(&format!("{ORIGIN_URL}/v1/admin/outbox{query}"), &init)?;
+        let mut resp = objects::origin(env, i)?.fetch_with_request(inner).await?;
+        if resp.status_code() != 200 {
+            return Ok(resp);
+        }
+        let body: serde_json::Value = resp.json().await?;
+        for mut m in body
+            .get("messages")
+            .and_then(|m| m.as_array())
+            .cloned()
+            .unwrap_or_default()
+        {
+            if let Some(obj) = m.as_object_mut() {
+                if let Some(id) = obj.get("id").and_then(serde_json::Value::as_u64) {
+                    obj.insert(
+                        "id".into(),
+                        (id * u64::from(k.count()) + u64::from(i)).into(),
+                    );
+                }
+            }
+            messages.push(m);
+        }
+    }
+    let at = |m: &serde_json::Value| {
+        let get = |k: &str| m.get(k).and_then(serde_json::Value::as_i64);
+        std::cmp::Reverse((get("created_at"), get("id")))
+    };
+    messages.sort_by_key(at);
+    messages.truncate(50);
+    Ok(json(200, &json!({ "messages": messages }))?)
 }
 
 /// Records the session's activity at the origin at most once per interval per isolate, after
@@ -137,7 +252,7 @@ pub(super) fn touch(env: &Env, ctx: &Context, session: &Session) -> R<()> {
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_headers(headers);
     let inner = Request::new_with_init(&format!("{ORIGIN_URL}/internal/touch"), &init)?;
-    let stub = origin_stub(env)?;
+    let stub = objects::origin_of_account(env, session.account.as_str())?;
     ctx.wait_until(async move {
         let _ = stub.fetch_with_request(inner).await;
     });

@@ -58,6 +58,9 @@ pub enum ApiCode {
     PasswordResetRequired,
     /// 401: a WebSocket ticket that is unknown, used or expired.
     InvalidTicket,
+    /// 503: this edge has spent its password-hashing budget for now (or a check took too long);
+    /// retry after `Retry-After`.
+    Overloaded,
     /// 503: a sign-out is recorded but has not reached the revocation feed yet; it will without
     /// another call (the origin retries), and the edges refuse the token once it has.
     PropagationDelayed,
@@ -65,7 +68,7 @@ pub enum ApiCode {
 
 impl ApiCode {
     /// Every code, for vocabulary checks.
-    pub const ALL: [ApiCode; 28] = [
+    pub const ALL: [ApiCode; 29] = [
         ApiCode::InvalidInput,
         ApiCode::InvalidJson,
         ApiCode::PayloadTooLarge,
@@ -93,6 +96,7 @@ impl ApiCode {
         ApiCode::InvalidLink,
         ApiCode::PasswordResetRequired,
         ApiCode::InvalidTicket,
+        ApiCode::Overloaded,
         ApiCode::PropagationDelayed,
     ];
 
@@ -126,6 +130,7 @@ impl ApiCode {
             ApiCode::InvalidLink => "invalid_link",
             ApiCode::PasswordResetRequired => "password_reset_required",
             ApiCode::InvalidTicket => "invalid_ticket",
+            ApiCode::Overloaded => "overloaded",
             ApiCode::PropagationDelayed => "propagation_delayed",
         }
     }
@@ -157,7 +162,7 @@ impl ApiCode {
             ApiCode::RateLimited => 429,
             ApiCode::InternalError => 500,
             ApiCode::UpstreamUnreachable => 502,
-            ApiCode::NotConfigured | ApiCode::AdminDisabled => 503,
+            ApiCode::NotConfigured | ApiCode::AdminDisabled | ApiCode::Overloaded => 503,
             ApiCode::PropagationDelayed => 503,
         }
     }

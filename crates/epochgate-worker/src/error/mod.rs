@@ -32,6 +32,9 @@ struct Extra {
     authenticate: Option<String>,
     /// `Allow`.
     allow: Option<&'static str>,
+    /// A header for the edge only (`http::internal`), on answers of an object to the edge;
+    /// the edge drops it before the client sees the answer.
+    internal: Option<(&'static str, &'static str)>,
 }
 
 #[derive(Serialize)]
@@ -116,6 +119,16 @@ impl ApiError {
         e
     }
 
+    /// 503 `overloaded` with `Retry-After`: `why`, then when to retry.
+    pub fn overloaded(why: &str, retry_after: u64) -> Self {
+        let mut e = Self::new(
+            ApiCode::Overloaded,
+            format!("{why}; retry in {retry_after} s"),
+        );
+        e.extra().retry_after = Some(retry_after);
+        e
+    }
+
     /// 503 `propagation_delayed` with `Retry-After`: the sign-out is recorded and the origin
     /// keeps handing it to the revocation feed until the feed has it.
     pub fn propagation_delayed(retry_after: u64) -> Self {
@@ -168,6 +181,12 @@ impl ApiError {
         }
     }
 
+    /// The same error with an internal header for the edge.
+    pub fn with_internal_header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.extra().internal = Some((name, value));
+        self
+    }
+
     /// The `WWW-Authenticate` value, on 401.
     pub fn authenticate(&self) -> Option<&str> {
         self.extras().and_then(|x| x.authenticate.as_deref())
@@ -194,6 +213,9 @@ impl ApiError {
         }
         if let Some(a) = extra.allow {
             headers.set("allow", a)?;
+        }
+        if let Some((name, value)) = extra.internal {
+            headers.set(name, value)?;
         }
         Ok(Response::ok(body)?
             .with_status(self.status)

@@ -1,10 +1,12 @@
 //! The account's own settings: what the page shows (`GET /v1/account`), a code mailed for
 //! re-authentication, recovery codes, and the email change.
 
+use epochgate::AccountId;
 use serde::Serialize;
-use worker::Response;
+use worker::{Request, Response};
 
 use super::ctx::{Caller, Ctx};
+use super::directory::AccountEmail;
 use super::mail::Mail;
 use super::proof::Proof;
 use super::recovery::six_digits;
@@ -13,7 +15,7 @@ use super::throttle::{seconds_until, Bucket};
 use super::wire::{self, EmailChange, Empty, ProofOnly};
 use crate::error::{ApiCode, ApiError};
 use crate::host::random_bytes;
-use crate::http::{json, parse_json};
+use crate::http::{header, internal, json, parse_json};
 use crate::vocab::ActivityKind;
 
 type R<T> = std::result::Result<T, ApiError>;
@@ -191,8 +193,10 @@ impl Ctx<'_> {
     }
 
     /// `POST /v1/email`: the new address, after a strong re-authentication; both addresses
-    /// are told.
-    pub(super) fn change_email(&self, c: &Caller, body: &[u8]) -> R<Response> {
+    /// are told. The edge claimed the new address in its directory first (`EMAIL_TAKEN` when
+    /// another account has it, answered only after the proof, so a token alone learns nothing)
+    /// and moves the directory rows by this answer, which names the previous address.
+    pub(super) fn change_email(&self, c: &Caller, req: &Request, body: &[u8]) -> R<Response> {
         let b: EmailChange = parse_json(body)?;
         let new_email = wire::clean_email(&wire::required(b.new_email.clone(), "new_email")?)?;
         let a = self.own_account(c)?;
@@ -200,7 +204,9 @@ impl Ctx<'_> {
         if new_email == a.email {
             return Ok(json(200, &EmailOut { email: &a.email })?);
         }
-        if self.store().account_by_email(&new_email)?.is_some() {
+        if header(req, internal::EMAIL_TAKEN).is_some()
+            || self.store().account_by_email(&new_email)?.is_some()
+        {
             return Err(ApiError::new(
                 ApiCode::AccountExists,
                 "another account uses this email",
@@ -214,7 +220,22 @@ impl Ctx<'_> {
             },
         )?;
         self.changed(c, &new_email, ActivityKind::EmailChanged)?;
-        Ok(json(200, &EmailOut { email: &new_email })?)
+        let answer = json(200, &EmailOut { email: &new_email })?;
+        answer.headers().set(internal::OLD_EMAIL, &a.email)?;
+        Ok(answer)
+    }
+
+    /// `GET /internal/account-email?account=`: the email this shard holds for an account, for
+    /// the directory settling a claim left pending.
+    pub(super) fn account_email(&self, req: &Request) -> R<Response> {
+        let url = req.url()?;
+        let account = url
+            .query_pairs()
+            .find(|(k, _)| k == "account")
+            .and_then(|(_, v)| AccountId::new(&v))
+            .ok_or_else(|| ApiError::invalid("account is required"))?;
+        let email = self.store().account_by_id(&account)?.map(|a| a.email);
+        Ok(json(200, &AccountEmail { email })?)
     }
 
     /// A sensitive change made from session `c`: logged, mailed to `email` and pushed to the

@@ -3,23 +3,27 @@
 //! throttles on guessing are `throttle.rs`.
 
 use epochgate::AccountId;
-use worker::Response;
+use worker::{Request, Response};
 
 use super::ctx::{Caller, Ctx};
 use super::mail::Mail;
 use super::proof::{Offer, Proof};
-use super::throttle::{Bucket, FREE};
 use super::wire::{self, Created, Login, PasswordChange, SignUp};
 use crate::error::{ApiCode, ApiError};
-use crate::host::random_id;
-use crate::http::{json, parse_json};
+use crate::http::{header, internal, json, parse_json};
 use crate::password;
+use crate::sealed::DataKey;
 use crate::vocab::ActivityKind;
 
 type R<T> = std::result::Result<T, ApiError>;
 
 /// The label of the keyed hash an email is counted under in the throttles.
 const EMAIL_PURPOSE: &str = "email";
+
+/// [`Ctx::email_hash`] for any holder of the data key (the directory too).
+pub(super) fn email_hash(key: &DataKey, email: &str) -> String {
+    key.hash_token(EMAIL_PURPOSE, &email.trim().to_lowercase())
+}
 
 fn invalid() -> ApiError {
     ApiError::new(ApiCode::InvalidCredentials, "wrong email or password")
@@ -29,26 +33,35 @@ impl Ctx<'_> {
     /// The keyed hash of a normalised email: what the throttles count under, the same for an
     /// address with an account and one without.
     pub(super) fn email_hash(&self, email: &str) -> String {
-        self.ready
-            .data_key
-            .hash_token(EMAIL_PURPOSE, &email.trim().to_lowercase())
+        email_hash(&self.ready.data_key, email)
     }
 
-    pub(super) fn sign_up(&self, body: &[u8]) -> R<Response> {
+    /// Sign-up, in the shard of the account id the email's directory gave it (`NEW_ACCOUNT`).
+    /// Retried and concurrent sign-ups of one email carry the same id, so only the first
+    /// creates the account; the others are 409 `account_exists`, marked complete for the edge
+    /// when the account is there with this email (the edge then confirms the directory row
+    /// its first attempt may have left pending).
+    pub(super) fn sign_up(&self, req: &Request, body: &[u8]) -> R<Response> {
         let b: SignUp = parse_json(body)?;
         let email = wire::clean_email(&wire::required(b.email, "email")?)?;
         let password = wire::required(b.password, "password")?;
-        wire::check_password_policy(&password, "password")?;
-        // The hash comes first either way, so a taken address costs the same time as a new one.
-        let hash = password::hash(&password, &self.ready.argon2)?;
-        if self.store().account_by_email(&email)?.is_some() {
-            return Err(ApiError::new(
-                ApiCode::AccountExists,
-                "an account with this email exists",
-            ));
+        password::check_policy(&password, "password")?;
+        // The edge hashed it before asking, so a taken address costs the same time as a new one.
+        let hash = self.new_password_hash()?.to_owned();
+        let id = header(req, internal::NEW_ACCOUNT)
+            .and_then(|a| AccountId::new(&a))
+            .ok_or_else(|| ApiError::internal("a sign-up reached the origin without its id"))?;
+        let exists = || ApiError::new(ApiCode::AccountExists, "an account with this email exists");
+        if let Some(there) = self.store().account_by_id(&id)? {
+            let mut e = exists();
+            if there.email == email {
+                e = e.with_internal_header(internal::COMPLETE, "1");
+            }
+            return Err(e);
         }
-        let id =
-            AccountId::new(&random_id("acct_")?).ok_or_else(|| ApiError::internal("account id"))?;
+        if self.store().account_by_email(&email)?.is_some() {
+            return Err(exists());
+        }
         self.store().insert_account(&id, &email, &hash, self.now)?;
         self.note(&id, ActivityKind::AccountCreated, None)?;
         Ok(json(
@@ -59,33 +72,30 @@ impl Ctx<'_> {
         )?)
     }
 
-    /// Login. The throttle and the work are the same for an unknown email as for a real one:
-    /// a bucket by (email hash, client network), a dummy hash when there is no account. A wrong
-    /// password or second factor counts in the bucket; a success clears it. There is no bucket
+    /// Login, once the edge checked the password (`passwords.rs`) under a reservation in the
+    /// email's directory object, which also keeps the throttle bucket of (email hash, client
+    /// network) — the same for an unknown email as for a real one. The edge settles that bucket
+    /// by this answer: a 401 `invalid_credentials` counts, a 201 clears it. There is no bucket
     /// for the email alone: strangers on other networks must not be able to make the owner wait.
     pub(super) fn login(&self, body: &[u8]) -> R<Response> {
         let b: Login = parse_json(body)?;
         let email = wire::required(b.email, "email")?;
-        let password = wire::required(b.password, "password")?;
+        wire::required(b.password, "password")?;
         let device = wire::device(b.device)?;
-        let subject = self.email_hash(&email);
-        let here = Bucket::login(&subject, &self.client);
-        self.check_bucket(&here, FREE)?;
         let failed = |account: Option<&AccountId>, e: ApiError| -> R<Response> {
-            self.count(&here)?;
             if let Some(a) = account {
                 self.note(a, ActivityKind::SignInFailed, None)?;
             }
             Err(e)
         };
-        let Some(account) = self
+        let account = self
             .store()
-            .account_by_email(&email.trim().to_lowercase())?
-        else {
-            password::verify_dummy(&password, &self.ready.argon2);
+            .account_by_email(&email.trim().to_lowercase())?;
+        let right = self.password_right(account.as_ref())?;
+        let Some(account) = account else {
             return failed(None, invalid());
         };
-        if !password::verify(&password, &account.password_hash) {
+        if !right {
             return failed(Some(&account.id), invalid());
         }
         if self.store().reset_required(&account.id)? {
@@ -121,7 +131,6 @@ impl Ctx<'_> {
                 }
             }
         }
-        self.clear_bucket(&here)?;
         let issued = self.sign_in(&account, device)?;
         Ok(json(201, &issued)?)
     }
@@ -131,12 +140,12 @@ impl Ctx<'_> {
     pub(super) fn change_password(&self, c: &Caller, body: &[u8]) -> R<Response> {
         let b: PasswordChange = parse_json(body)?;
         let new_pw = wire::required(b.new_password, "new_password")?;
-        wire::check_password_policy(&new_pw, "new_password")?;
+        password::check_policy(&new_pw, "new_password")?;
         let account = self.own_account(c)?;
         let offer = b.proof.offer(b.current_password.as_deref());
         self.reauthenticate(c, Some(&account), Proof::Any, &offer)?;
-        let hash = password::hash(&new_pw, &self.ready.argon2)?;
-        self.store().set_password(&c.account, &hash)?;
+        self.store()
+            .set_password(&c.account, self.new_password_hash()?)?;
         self.send(
             &account.email,
             Mail::Security {

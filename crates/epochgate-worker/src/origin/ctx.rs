@@ -12,7 +12,6 @@ use super::store::{ClientInfo, Revocations, SessionRow, Store};
 use crate::config::TokenProfile;
 use crate::error::ApiError;
 use crate::http::{header, internal};
-use crate::password::Argon2Params;
 use crate::sealed::DataKey;
 use crate::vocab::ActivityKind;
 
@@ -24,8 +23,10 @@ pub(crate) struct Ready {
     pub(super) log: RefCell<RevocationLog<Revocations>>,
     pub(super) issuer: Issuer,
     pub(super) profile: TokenProfile,
-    pub(super) argon2: Argon2Params,
     pub(super) last_seen_interval: i64,
+    /// How long a password check's reservation holds its place, ms
+    /// (`PASSWORD_CHECK_TIMEOUT_MS`, `passwords.rs`).
+    pub(super) reservation_ms: i64,
     /// Lifetime of a WebSocket ticket, seconds (`EVENTS_TICKET_TTL_SECONDS`).
     pub(super) ticket_ttl: i64,
     /// Seals secrets and hashes codes at rest (`DATA_KEY`); the store holds a share of it.
@@ -46,13 +47,10 @@ pub(crate) struct Ctx<'a> {
     pub(super) now: i64,
     /// The same instant in milliseconds (throttles, whose first wait is one second).
     pub(super) now_ms: i64,
-}
-
-impl Ready {
-    /// The revocation log's sequence (to tell whether a request made a visible change).
-    pub(super) fn seq(&self) -> R<u64> {
-        self.log.try_borrow().map_err(ApiError::internal)?.seq()
-    }
+    /// The edge's check of the request's password (`passwords.rs`).
+    pub(super) verdict: Option<super::passwords::Verdict>,
+    /// The hash the edge made of the request's new password.
+    pub(super) new_hash: Option<String>,
 }
 
 impl Ctx<'_> {
@@ -71,7 +69,16 @@ impl Ctx<'_> {
         self.store()
             .log(account, kind, session, &self.client, self.now)
     }
+}
 
+impl Ready {
+    /// The revocation log's sequence (to tell whether a request made a visible change).
+    pub(super) fn seq(&self) -> R<u64> {
+        self.log.try_borrow().map_err(ApiError::internal)?.seq()
+    }
+}
+
+impl Ctx<'_> {
     /// The revocation log, for one transition (no handler holds it across another call).
     pub(super) fn log(&self) -> R<RefMut<'_, RevocationLog<Revocations>>> {
         self.ready.log.try_borrow_mut().map_err(ApiError::internal)

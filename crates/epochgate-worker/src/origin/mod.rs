@@ -18,9 +18,11 @@ mod account;
 mod credentials;
 mod ctx;
 mod devices;
+mod directory;
 mod feed;
 mod handover;
 mod mail;
+mod passwords;
 mod proof;
 mod push;
 mod recovery;
@@ -28,7 +30,7 @@ mod store;
 mod throttle;
 mod tickets;
 mod totp;
-mod wire;
+pub(crate) mod wire;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -64,6 +66,10 @@ mod object {
         pub(super) ready: RefCell<Option<Rc<Ready>>>,
     }
 }
+pub use directory::Directory;
+pub(crate) use directory::{
+    BeginIn, CheckFor, ClaimOut, ClaimState, EmailIn, EndIn, Found, Outcome,
+};
 pub use feed::Feed;
 pub use object::Origin;
 
@@ -148,7 +154,6 @@ impl Origin {
             store,
             issuer,
             profile,
-            argon2: config::argon2_params(&self.env)?,
             data_key,
             last_seen_interval: i64::try_from(config::number(
                 &self.env,
@@ -157,6 +162,12 @@ impl Origin {
             )?)
             .unwrap_or(i64::MAX),
             ticket_ttl: config::events_ticket_ttl(&self.env)?,
+            reservation_ms: i64::try_from(config::number(
+                &self.env,
+                "PASSWORD_CHECK_TIMEOUT_MS",
+                passwords::DEFAULT_RESERVATION_MS,
+            )?)
+            .unwrap_or(i64::MAX),
             mail: mail::Outbox::from_env(&self.env)?,
             handover: handover::Handover::from_env(&self.env)?,
         });
@@ -179,9 +190,13 @@ impl Origin {
             client: client_info(req),
             now: now_ms.div_euclid(1000),
             now_ms,
+            verdict: passwords::Verdict::from_headers(req),
+            new_hash: header(req, internal::NEW_PASSWORD_HASH),
         };
         let seq_before = ready.seq()?;
         let answer = dispatch(&cx, req, &body);
+        // A password check's place in its bucket ends with its answer.
+        cx.release()?;
         // Mail the handler queued is committed with its answer; the alarm delivers it later.
         ready.mail.arm(&self.state, &ready.store).await;
         // A visible change reaches the feed before its 2xx leaves (`handover.rs`).
@@ -205,7 +220,7 @@ fn dispatch(cx: &Ctx<'_>, req: &Request, body: &[u8]) -> R<Response> {
     }
     match route.access() {
         Access::Public => match route {
-            Route::SignUp => cx.sign_up(body),
+            Route::SignUp => cx.sign_up(req, body),
             Route::Login => cx.login(body),
             Route::PasswordReset => cx.password_reset(body),
             Route::PasswordResetConfirm => cx.password_reset_confirm(body),
@@ -232,10 +247,17 @@ fn dispatch(cx: &Ctx<'_>, req: &Request, body: &[u8]) -> R<Response> {
             Route::Events => cx.events_by_ticket(req),
             _ => not_found(),
         },
+        // A login's check has no session yet; a re-authentication's has one (below).
+        Access::Internal if header(req, internal::SESSION).is_none() => match route {
+            Route::PasswordCheck => cx.password_of(body),
+            Route::AccountEmail => cx.account_email(req),
+            _ => Err(no_identity()),
+        },
         Access::Token | Access::TokenOrTicket | Access::Internal => {
             let c = cx.authorize(Claimed::from_headers(req)?)?;
             match route {
                 Route::Touch => Ok(no_content()?),
+                Route::PasswordCheck => cx.reserve_reauth(&c),
                 Route::Sessions => cx.list_sessions(&c),
                 Route::SignOutSession(id) => cx.sign_out_one(&c.account, id),
                 Route::SignOutAll => cx.sign_out_all(&c, body),
@@ -247,7 +269,7 @@ fn dispatch(cx: &Ctx<'_>, req: &Request, body: &[u8]) -> R<Response> {
                 Route::Account => cx.account(&c),
                 Route::EmailCode => cx.send_email_code(&c, body),
                 Route::RecoveryCodes => cx.new_recovery_codes(&c, body),
-                Route::EmailChange => cx.change_email(&c, body),
+                Route::EmailChange => cx.change_email(&c, req, body),
                 Route::EventsTicket => cx.events_ticket(&c, body),
                 Route::Events => {
                     cx.sockets

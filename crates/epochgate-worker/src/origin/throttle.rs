@@ -7,12 +7,11 @@
 //! each attempt waits `2^(n − FREE)` seconds after the last failure, up to [`MAX_DELAY`].
 //! Attempts are kept in milliseconds, so a one-second wait is a whole second.
 
-use std::net::Ipv6Addr;
-
 use epochgate::SessionId;
 
 use super::ctx::Ctx;
-use super::store::ClientInfo;
+use super::store::{ClientInfo, Store};
+use crate::client::network;
 use crate::error::ApiError;
 
 type R<T> = std::result::Result<T, ApiError>;
@@ -60,25 +59,6 @@ impl Bucket {
     }
 }
 
-/// The network a client address counts under: an IPv4 address as it is, an IPv6 address by
-/// its /64 (one subscriber usually holds a whole /64), anything else as one unknown network.
-pub(super) fn network(ip: Option<&str>) -> String {
-    let Some(ip) = ip.map(str::trim) else {
-        return "unknown".to_owned();
-    };
-    if let Ok(v6) = ip.parse::<Ipv6Addr>() {
-        if let Some(v4) = v6.to_ipv4_mapped() {
-            return v4.to_string();
-        }
-        let s = v6.segments();
-        return format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]);
-    }
-    match ip.parse::<std::net::Ipv4Addr>() {
-        Ok(v4) => v4.to_string(),
-        Err(_) => "unknown".to_owned(),
-    }
-}
-
 /// Whole seconds (rounded up) until `until_ms`, when it is still ahead of `now_ms`.
 pub(super) fn seconds_until(until_ms: i64, now_ms: i64) -> Option<u64> {
     let left = until_ms - now_ms;
@@ -98,6 +78,22 @@ pub(super) fn wait(failures_ms: &[i64], free: usize, now_ms: i64) -> Option<u64>
     seconds_until(last + delay * 1000, now_ms)
 }
 
+/// 429 with `Retry-After` while the bucket's failures in the window and its live reservations
+/// (password checks under way at the edge, `passwords.rs`) say wait.
+pub(super) fn judge(store: &Store, bucket: &Bucket, free: usize, now_ms: i64) -> R<()> {
+    let mut attempts = store.attempts(bucket.as_str(), now_ms - WINDOW * 1000)?;
+    attempts.extend(store.reserved(bucket.as_str(), now_ms)?);
+    match wait(&attempts, free, now_ms) {
+        Some(after) => Err(ApiError::rate_limited(after)),
+        None => Ok(()),
+    }
+}
+
+/// Counts an attempt (a failure, or a mail sent) in the bucket.
+pub(super) fn count(store: &Store, bucket: &str, now_ms: i64) -> R<()> {
+    store.record_attempt(bucket, now_ms, now_ms - WINDOW * 1000)
+}
+
 impl Ctx<'_> {
     /// The times (ms) of the bucket's attempts in the last `within` seconds, newest first.
     pub(super) fn recent(&self, bucket: &Bucket, within: i64) -> R<Vec<i64>> {
@@ -105,18 +101,23 @@ impl Ctx<'_> {
             .attempts(bucket.as_str(), self.now_ms - within * 1000)
     }
 
-    /// 429 with `Retry-After` while the bucket's failures say wait.
+    /// [`judge`] at this request's time.
     pub(super) fn check_bucket(&self, bucket: &Bucket, free: usize) -> R<()> {
-        match wait(&self.recent(bucket, WINDOW)?, free, self.now_ms) {
-            Some(after) => Err(ApiError::rate_limited(after)),
-            None => Ok(()),
+        judge(self.store(), bucket, free, self.now_ms)
+    }
+
+    /// [`Ctx::check_bucket`], unless this request holds a reservation in the bucket: it was
+    /// judged when the reservation was made.
+    pub(super) fn admit(&self, bucket: &Bucket, free: usize) -> R<()> {
+        if self.holds(bucket)? {
+            return Ok(());
         }
+        self.check_bucket(bucket, free)
     }
 
     /// Counts an attempt (a failure, or a mail sent) in the bucket.
     pub(super) fn count(&self, bucket: &Bucket) -> R<()> {
-        self.store()
-            .record_attempt(bucket.as_str(), self.now_ms, self.now_ms - WINDOW * 1000)
+        count(self.store(), bucket.as_str(), self.now_ms)
     }
 
     /// Forgets a bucket's failures after a success.
@@ -152,22 +153,6 @@ mod tests {
         assert_eq!(wait(&at(FREE), FREE, NOW + 999), Some(1));
         assert_eq!(wait(&at(FREE), FREE, NOW + S), None);
         assert_eq!(wait(&at(FREE + 1), FREE, NOW + 1001), Some(1));
-    }
-
-    #[test]
-    fn networks() {
-        assert_eq!(network(Some("203.0.113.7")), "203.0.113.7");
-        assert_eq!(
-            network(Some("2001:db8:1:2:aaaa::1")),
-            network(Some("2001:db8:1:2:bbbb::9"))
-        );
-        assert_ne!(
-            network(Some("2001:db8:1:2::1")),
-            network(Some("2001:db8:1:3::1"))
-        );
-        assert_eq!(network(Some("::ffff:203.0.113.7")), "203.0.113.7");
-        assert_eq!(network(None), "unknown");
-        assert_eq!(network(Some("not an address")), "unknown");
     }
 
     #[test]

@@ -62,7 +62,12 @@ impl Ctx<'_> {
     /// `POST /v1/events/ticket`: a single-use ticket for the caller's session.
     pub(super) fn events_ticket(&self, c: &Caller, body: &[u8]) -> R<Response> {
         let Empty {} = parse_json(body)?;
-        let ticket = B64.encode(random_bytes::<TICKET_BYTES>()?);
+        // The account first, so the edge knows which shard redeems it.
+        let ticket = format!(
+            "{}.{}",
+            c.account.as_str(),
+            B64.encode(random_bytes::<TICKET_BYTES>()?)
+        );
         let ttl = self.ready.ticket_ttl;
         let bound = Ticket {
             account: c.account.clone(),

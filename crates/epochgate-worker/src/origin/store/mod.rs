@@ -8,10 +8,12 @@
 mod accounts;
 mod attempts;
 mod codes;
+mod emails;
 mod events;
 mod feed_outbox;
 mod idempotency;
 mod outbox;
+mod reservations;
 mod revocation;
 mod sessions;
 mod tickets;
@@ -21,6 +23,7 @@ pub(crate) use codes::Purpose;
 pub(crate) use events::Event;
 pub(crate) use feed_outbox::Pending;
 pub(crate) use outbox::{Due, Listed, MAX_ATTEMPTS};
+pub(crate) use reservations::Reservation;
 pub(crate) use revocation::{Revocations, Role};
 pub(crate) use sessions::SessionRow;
 pub(crate) use tickets::Ticket;
@@ -86,6 +89,16 @@ DROP TABLE IF EXISTS failures;
 CREATE TABLE IF NOT EXISTS attempts (bucket TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS attempts_bucket ON attempts (bucket, at);
 CREATE INDEX IF NOT EXISTS attempts_at ON attempts (at);
+CREATE TABLE IF NOT EXISTS reservations (
+  id TEXT PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  account TEXT NOT NULL,
+  phc_digest TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reservations_bucket ON reservations (bucket, expires_at);
+CREATE INDEX IF NOT EXISTS reservations_expiry ON reservations (expires_at);
 CREATE TABLE IF NOT EXISTS codes (
   account TEXT NOT NULL,
   purpose TEXT NOT NULL,
@@ -144,6 +157,31 @@ CREATE TABLE IF NOT EXISTS revocation (
 CREATE INDEX IF NOT EXISTS revocation_changed ON revocation (changed_seq);
 ";
 
+/// A directory object's tables (`origin/directory.rs`): emails, and the throttle rows of the
+/// buckets keyed by email.
+const DIRECTORY_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS emails (
+  email TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  state TEXT NOT NULL,
+  claimed_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS emails_pending ON emails (claimed_at) WHERE state = 'pending';
+CREATE TABLE IF NOT EXISTS attempts (bucket TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS attempts_bucket ON attempts (bucket, at);
+CREATE INDEX IF NOT EXISTS attempts_at ON attempts (at);
+CREATE TABLE IF NOT EXISTS reservations (
+  id TEXT PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  account TEXT NOT NULL,
+  phc_digest TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reservations_bucket ON reservations (bucket, expires_at);
+CREATE INDEX IF NOT EXISTS reservations_expiry ON reservations (expires_at);
+";
+
 /// Where a request came from, for sessions and the activity log.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ClientInfo {
@@ -184,6 +222,12 @@ impl Store {
     /// Opens the store, creating the schema when missing.
     pub(crate) fn open(sql: SqlStorage, key: DataKey) -> R<Self> {
         sql.exec(SCHEMA, None).map_err(db)?;
+        Ok(Store { sql, key })
+    }
+
+    /// Opens a directory object's store ([`DIRECTORY_SCHEMA`]).
+    pub(crate) fn open_directory(sql: SqlStorage, key: DataKey) -> R<Self> {
+        sql.exec(DIRECTORY_SCHEMA, None).map_err(db)?;
         Ok(Store { sql, key })
     }
 
