@@ -204,7 +204,7 @@ pub fn data_key(env: &Env) -> Result<DataKey, ApiError> {
 
 /// Milliseconds of estimated password-hashing CPU each edge isolate may spend per second
 /// (`HASH_BUDGET_MS`); past it, requests that would hash are answered 503 `overloaded`.
-pub const DEFAULT_HASH_BUDGET_MS: u64 = 500;
+pub const DEFAULT_HASH_BUDGET_MS: u64 = 250;
 
 /// Argon2id parameters from `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`, `ARGON2_PARALLELISM`
 /// (OWASP's minimum by default).

@@ -41,6 +41,14 @@ impl Budget {
     /// A cost above a whole second's budget is allowed once the budget is full, so expensive
     /// parameters slow hashing down instead of stopping it.
     pub(crate) fn spend(&mut self, cost: f64, now_ms: f64) -> Result<(), u64> {
+        self.check(cost, now_ms)?;
+        self.left -= cost;
+        Ok(())
+    }
+
+    /// Whether `cost` could be spent at `now_ms`, spending nothing: lets a request that would be
+    /// shed anyway be answered before it costs anything else (a rate limiter call).
+    pub(crate) fn check(&mut self, cost: f64, now_ms: f64) -> Result<(), u64> {
         if self.per_second <= 0.0 {
             return Err(60);
         }
@@ -49,7 +57,6 @@ impl Budget {
         self.at_ms = self.at_ms.max(now_ms);
         let need = cost.min(self.per_second);
         if self.left >= need {
-            self.left -= cost;
             return Ok(());
         }
         let seconds = (need - self.left) / self.per_second;
@@ -89,6 +96,16 @@ mod tests {
         let mut idle = Budget::new(500, T);
         assert_eq!(idle.spend(500.0, T + 60_000.0), Ok(()));
         assert_eq!(idle.spend(1.0, T + 60_000.0), Err(1));
+    }
+
+    #[test]
+    fn a_check_spends_nothing() {
+        let mut b = Budget::new(100, T);
+        for _ in 0..5 {
+            assert_eq!(b.check(100.0, T), Ok(()));
+        }
+        assert_eq!(b.spend(100.0, T), Ok(()));
+        assert_eq!(b.check(1.0, T), Err(1));
     }
 
     #[test]

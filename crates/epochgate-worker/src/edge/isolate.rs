@@ -72,6 +72,8 @@ pub(super) struct Edge {
     pub(super) isolate: String,
     /// What is left of the isolate's password-hashing budget (`budget.rs`).
     pub(super) hash_budget: super::budget::Budget,
+    /// Networks a per-network limiter refused, and until when (ms) (`passwords.rs`).
+    pub(super) limited: HashMap<String, f64>,
 }
 
 thread_local! {
@@ -151,6 +153,7 @@ fn build(env: &Env) -> R<Edge> {
         stats: Stats::default(),
         touched: HashMap::new(),
         isolate: random_id("i_")?,
+        limited: HashMap::new(),
         hash_budget: super::budget::Budget::new(
             config::number(env, "HASH_BUDGET_MS", DEFAULT_HASH_BUDGET_MS)?,
             crate::host::now_ms(),

@@ -43,6 +43,9 @@ pub(crate) const SIGNUP_LIMITER: &str = "SIGNUP_LIMITER";
 /// Its period in `wrangler.toml`, seconds.
 const SIGNUP_PERIOD: u64 = 60;
 
+/// Refused networks an isolate remembers at most.
+const MAX_REMEMBERED: usize = 50_000;
+
 /// A per-network limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Limit {
@@ -162,7 +165,9 @@ pub(super) struct Held {
 }
 
 /// The per-network `limits` for this client, then `hashes` hashes from the isolate's budget.
+/// A request the budget would shed is answered first, before it costs a limiter call.
 pub(super) async fn admit(env: &Env, req: &Request, limits: &[Limit], hashes: u32) -> R<()> {
+    budget(env, hashes, false)?;
     if with_edge(env, |e| e.settings.network_limits)? {
         let net = network(req.headers().get("cf-connecting-ip")?.as_deref());
         for l in limits {
@@ -172,7 +177,7 @@ pub(super) async fn admit(env: &Env, req: &Request, limits: &[Limit], hashes: u3
             }
         }
     }
-    spend(env, hashes)
+    budget(env, hashes, true)
 }
 
 /// Hashes a new password with the deployment's parameters.
@@ -198,9 +203,21 @@ pub(super) fn verify(env: &Env, given: &str, phc: Option<&str>) -> R<(&'static s
     ))
 }
 
-/// 429 `rate_limited` when `binding` refuses `key`. A deployment without the binding has no
-/// per-network limit (logged); the objects' buckets and the isolate's budget still hold.
+/// 429 `rate_limited` when `binding` refuses `key`. A refusal is remembered in the isolate for
+/// the binding's period, so a network that keeps sending is answered without another limiter
+/// call (a little stricter than the binding's own window, never looser). A deployment without
+/// the binding has no per-network limit (logged); the objects' buckets and the isolate's budget
+/// still hold.
 async fn limit(env: &Env, binding: &str, key: &str, period: u64) -> R<()> {
+    let key = format!("{binding}:{key}");
+    let now = now_ms();
+    let blocked = with_edge(env, |e| match e.limited.get(&key) {
+        Some(&until) if until > now => Some(((until - now) / 1000.0).ceil().max(1.0) as u64),
+        _ => None,
+    })?;
+    if let Some(after) = blocked {
+        return Err(ApiError::rate_limited(after));
+    }
     let limiter = match env.rate_limiter(binding) {
         Ok(l) => l,
         Err(e) => {
@@ -208,9 +225,20 @@ async fn limit(env: &Env, binding: &str, key: &str, period: u64) -> R<()> {
             return Ok(());
         }
     };
-    match limiter.limit(format!("{binding}:{key}")).await {
+    match limiter.limit(key.clone()).await {
         Ok(outcome) if outcome.success => Ok(()),
-        Ok(_) => Err(ApiError::rate_limited(period)),
+        Ok(_) => {
+            with_edge(env, |e| {
+                if e.limited.len() >= MAX_REMEMBERED {
+                    e.limited.retain(|_, until| *until > now);
+                    if e.limited.len() >= MAX_REMEMBERED {
+                        e.limited.clear();
+                    }
+                }
+                e.limited.insert(key, now + period as f64 * 1000.0);
+            })?;
+            Err(ApiError::rate_limited(period))
+        }
         Err(e) => {
             worker::console_warn!("rate limiter {binding} failed: {e}");
             Ok(())
@@ -218,12 +246,18 @@ async fn limit(env: &Env, binding: &str, key: &str, period: u64) -> R<()> {
     }
 }
 
-/// Takes `hashes` hashes from the isolate's budget, or answers 503 `overloaded`.
-fn spend(env: &Env, hashes: u32) -> R<()> {
+/// Takes `hashes` hashes from the isolate's budget (or, with `spend` false, only checks that
+/// it could), or answers 503 `overloaded`.
+fn budget(env: &Env, hashes: u32, spend: bool) -> R<()> {
     let now = now_ms();
     with_edge(env, |e| {
         let cost = super::budget::hash_cost_ms(&e.settings.argon2) * f64::from(hashes);
-        e.hash_budget.spend(cost, now).map_err(|after| {
+        let verdict = if spend {
+            e.hash_budget.spend(cost, now)
+        } else {
+            e.hash_budget.check(cost, now)
+        };
+        verdict.map_err(|after| {
             e.stats.shed += 1;
             ApiError::overloaded("this edge is busy checking passwords", after)
         })
