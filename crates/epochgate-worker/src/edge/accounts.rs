@@ -79,6 +79,27 @@ async fn as_is(env: &Env, req: &Request, body: &[u8]) -> R<Response> {
         .response)
 }
 
+/// Reserves a login's or reset confirmation's place in the email's throttle bucket at its
+/// directory; `Err` holds the directory's refusal (a 429), to answer as it is.
+async fn begin(
+    dir: &Stub,
+    req: &Request,
+    email: &str,
+    purpose: CheckFor,
+) -> R<Result<Found, Response>> {
+    let body = BeginIn {
+        email: email.to_owned(),
+        purpose,
+    };
+    objects::post_for(
+        To::Directory(dir),
+        "/internal/directory/begin",
+        &body,
+        for_client(req)?,
+    )
+    .await
+}
+
 /// Ends a directory reservation; a failure is logged (the reservation then expires).
 async fn end(dir: &Stub, reservation: Option<String>, outcome: Outcome) {
     let Some(reservation) = reservation else {
@@ -149,14 +170,8 @@ pub(super) async fn sign_up(env: &Env, req: &Request, body: &[u8]) -> R<Response
         email: email.clone(),
         account: None,
     };
-    let claimed: ClaimOut = objects::post_for(
-        To::Directory(&dir),
-        "/internal/directory/claim",
-        &claim,
-        Headers::new(),
-    )
-    .await?
-    .map_err(|r| ApiError::internal(format!("claim answered {}", r.status_code())))?;
+    let claimed: ClaimOut =
+        objects::post_expect(To::Directory(&dir), "/internal/directory/claim", &claim).await?;
     if claimed.claimed == ClaimState::Taken {
         return Err(ApiError::new(
             ApiCode::AccountExists,
@@ -193,18 +208,7 @@ pub(super) async fn login(env: &Env, req: &Request, body: &[u8]) -> R<Response> 
     let email = objects::normal(email);
     passwords::admit(env, req, &[Limit::Password], 1).await?;
     let dir = objects::directory(env, &email)?;
-    let begin = BeginIn {
-        email: email.clone(),
-        purpose: CheckFor::Login,
-    };
-    let found: Found = match objects::post_for(
-        To::Directory(&dir),
-        "/internal/directory/begin",
-        &begin,
-        for_client(req)?,
-    )
-    .await?
-    {
+    let found = match begin(&dir, req, &email, CheckFor::Login).await? {
         Ok(found) => found,
         Err(refused) => return Ok(refused),
     };
@@ -240,14 +244,12 @@ async fn check(
     given: &str,
     expires_ms: Option<i64>,
 ) -> R<Vec<(&'static str, String)>> {
-    let held: passwords::Held = objects::post_for(
+    let held: passwords::Held = objects::post_expect(
         To::Origin(shard),
         "/internal/password",
         &json!({ "email": email }),
-        Headers::new(),
     )
-    .await?
-    .map_err(|r| ApiError::internal(format!("password lookup answered {}", r.status_code())))?;
+    .await?;
     let (right, digest) = passwords::verify(env, given, held.password_hash.as_deref())?;
     Ok(vec![
         (internal::PASSWORD, right.to_owned()),
@@ -270,14 +272,8 @@ pub(super) async fn reset(env: &Env, req: &Request, body: &[u8]) -> R<Response> 
         email: email.clone(),
         account: None,
     };
-    let found: Found = objects::post_for(
-        To::Directory(&dir),
-        "/internal/directory/lookup",
-        &lookup,
-        Headers::new(),
-    )
-    .await?
-    .map_err(|r| ApiError::internal(format!("lookup answered {}", r.status_code())))?;
+    let found: Found =
+        objects::post_expect(To::Directory(&dir), "/internal/directory/lookup", &lookup).await?;
     let shard = objects::origin_for_email(env, found.account.as_deref(), &email)?;
     Ok(send(&shard, req, body, &[]).await?.response)
 }
@@ -299,18 +295,7 @@ pub(super) async fn reset_confirm(env: &Env, req: &Request, body: &[u8]) -> R<Re
     password::check_policy(new, "new_password")?;
     passwords::admit(env, req, &[Limit::Password], 1).await?;
     let dir = objects::directory(env, &email)?;
-    let begin = BeginIn {
-        email: email.clone(),
-        purpose: CheckFor::Reset,
-    };
-    let found: Found = match objects::post_for(
-        To::Directory(&dir),
-        "/internal/directory/begin",
-        &begin,
-        for_client(req)?,
-    )
-    .await?
-    {
+    let found = match begin(&dir, req, &email, CheckFor::Reset).await? {
         Ok(found) => found,
         Err(refused) => return Ok(refused),
     };
@@ -351,14 +336,8 @@ pub(super) async fn claim_new_email(env: &Env, account: &str, body: &[u8]) -> R<
         email: new_email.clone(),
         account: Some(account.to_owned()),
     };
-    let out: ClaimOut = objects::post_for(
-        To::Directory(&dir),
-        "/internal/directory/claim",
-        &claim,
-        Headers::new(),
-    )
-    .await?
-    .map_err(|r| ApiError::internal(format!("claim answered {}", r.status_code())))?;
+    let out: ClaimOut =
+        objects::post_expect(To::Directory(&dir), "/internal/directory/claim", &claim).await?;
     Ok(Some(EmailMove {
         new_email,
         account: account.to_owned(),

@@ -103,6 +103,18 @@ pub(super) async fn post_for<T: DeserializeOwned>(
     Ok(Ok(resp.json().await?))
 }
 
+/// [`post_for`] for a step that never refuses: any answer but 200 is an internal error naming
+/// the step.
+pub(super) async fn post_expect<T: DeserializeOwned>(
+    to: To<'_>,
+    path: &str,
+    body: &impl Serialize,
+) -> R<T> {
+    post_for(to, path, body, Headers::new())
+        .await?
+        .map_err(|r| ApiError::internal(format!("{path} answered {}", r.status_code())))
+}
+
 /// [`post`] that must answer 2xx; anything else is an internal error naming the step.
 pub(super) async fn post_ok(
     to: To<'_>,

@@ -36,10 +36,9 @@ use crate::sealed::DataKey;
 
 type R<T> = Result<T, ApiError>;
 
-/// Every table, created on first use. `revoked` holds the epoch's signed-out slots as a JSON
-/// array; `changed_seq` is the revocation sequence of the account's last viewer-visible change.
+/// An account shard's tables, created on first use (with [`REVOCATION_SCHEMA`] and
+/// [`THROTTLE_SCHEMA`]).
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
   id TEXT PRIMARY KEY,
   email TEXT NOT NULL UNIQUE,
@@ -49,15 +48,6 @@ CREATE TABLE IF NOT EXISTS accounts (
   totp_last_step INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS revocation (
-  account TEXT PRIMARY KEY,
-  epoch INTEGER NOT NULL,
-  next_slot INTEGER NOT NULL,
-  revoked TEXT NOT NULL,
-  changed_seq INTEGER NOT NULL,
-  changed_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS revocation_changed ON revocation (changed_seq);
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY,
   account TEXT NOT NULL,
@@ -86,19 +76,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_account ON events (account, id);
 DROP TABLE IF EXISTS failures;
-CREATE TABLE IF NOT EXISTS attempts (bucket TEXT NOT NULL, at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS attempts_bucket ON attempts (bucket, at);
-CREATE INDEX IF NOT EXISTS attempts_at ON attempts (at);
-CREATE TABLE IF NOT EXISTS reservations (
-  id TEXT PRIMARY KEY,
-  bucket TEXT NOT NULL,
-  account TEXT NOT NULL,
-  phc_digest TEXT NOT NULL,
-  at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reservations_bucket ON reservations (bucket, expires_at);
-CREATE INDEX IF NOT EXISTS reservations_expiry ON reservations (expires_at);
 CREATE TABLE IF NOT EXISTS codes (
   account TEXT NOT NULL,
   purpose TEXT NOT NULL,
@@ -142,9 +119,10 @@ CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at);
 CREATE TABLE IF NOT EXISTS feed_outbox (account TEXT PRIMARY KEY, epoch INTEGER NOT NULL, revoked TEXT NOT NULL);
 ";
 
-/// The feed object's tables: only the published revocation state (`feed_outbox` stays empty
-/// there; the feed hands nothing on).
-const FEED_SCHEMA: &str = "
+/// The revocation state (`revocation.rs`), in an account shard and in the feed (whose only
+/// tables they are). `revoked` holds the epoch's signed-out slots as a JSON array;
+/// `changed_seq` is the sequence of the account's last viewer-visible change.
+const REVOCATION_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS revocation (
   account TEXT PRIMARY KEY,
@@ -157,16 +135,8 @@ CREATE TABLE IF NOT EXISTS revocation (
 CREATE INDEX IF NOT EXISTS revocation_changed ON revocation (changed_seq);
 ";
 
-/// A directory object's tables (`origin/directory.rs`): emails, and the throttle rows of the
-/// buckets keyed by email.
-const DIRECTORY_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS emails (
-  email TEXT PRIMARY KEY,
-  account TEXT NOT NULL,
-  state TEXT NOT NULL,
-  claimed_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS emails_pending ON emails (claimed_at) WHERE state = 'pending';
+/// The throttle rows (`attempts.rs`, `reservations.rs`), in an account shard and in a directory.
+const THROTTLE_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS attempts (bucket TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS attempts_bucket ON attempts (bucket, at);
 CREATE INDEX IF NOT EXISTS attempts_at ON attempts (at);
@@ -180,6 +150,18 @@ CREATE TABLE IF NOT EXISTS reservations (
 );
 CREATE INDEX IF NOT EXISTS reservations_bucket ON reservations (bucket, expires_at);
 CREATE INDEX IF NOT EXISTS reservations_expiry ON reservations (expires_at);
+";
+
+/// A directory object's tables (`origin/directory.rs`): emails (and [`THROTTLE_SCHEMA`], the
+/// buckets keyed by email).
+const DIRECTORY_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS emails (
+  email TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  state TEXT NOT NULL,
+  claimed_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS emails_pending ON emails (claimed_at) WHERE state = 'pending';
 ";
 
 /// Where a request came from, for sessions and the activity log.
@@ -221,19 +203,22 @@ fn id<T>(text: &str, new: impl FnOnce(&str) -> Option<T>) -> R<T> {
 impl Store {
     /// Opens the store, creating the schema when missing.
     pub(crate) fn open(sql: SqlStorage, key: DataKey) -> R<Self> {
+        sql.exec(REVOCATION_SCHEMA, None).map_err(db)?;
         sql.exec(SCHEMA, None).map_err(db)?;
+        sql.exec(THROTTLE_SCHEMA, None).map_err(db)?;
         Ok(Store { sql, key })
     }
 
     /// Opens a directory object's store ([`DIRECTORY_SCHEMA`]).
     pub(crate) fn open_directory(sql: SqlStorage, key: DataKey) -> R<Self> {
         sql.exec(DIRECTORY_SCHEMA, None).map_err(db)?;
+        sql.exec(THROTTLE_SCHEMA, None).map_err(db)?;
         Ok(Store { sql, key })
     }
 
-    /// Opens the feed object's store ([`FEED_SCHEMA`]).
+    /// Opens the feed object's store ([`REVOCATION_SCHEMA`] only).
     pub(crate) fn open_feed(sql: SqlStorage, key: DataKey) -> R<Self> {
-        sql.exec(FEED_SCHEMA, None).map_err(db)?;
+        sql.exec(REVOCATION_SCHEMA, None).map_err(db)?;
         Ok(Store { sql, key })
     }
 
