@@ -98,9 +98,11 @@ describe('with per-network limits on', () => {
     // The password stored is the one sent, hashed by the edge, not the forged hash.
     assertError(await login(w.base, email, 'not the password', ip, forged), 401, 'invalid_credentials');
     assert.equal((await login(w.base, email, PASSWORD, ip)).status, 201);
-    for (const path of ['/internal/password', '/internal/touch']) {
+    for (const path of ['/internal/password', '/internal/touch', '/internal/directory/claim',
+      '/internal/directory/begin', '/internal/directory/end', '/internal/directory/lookup']) {
       assertError(await api('POST', path, { body: { email } }), 404, 'not_found', path);
     }
+    assertError(await api('GET', '/internal/account-email?account=acct_x'), 404, 'not_found', 'account-email');
   });
 
   test('a re-authentication is checked at the edge and its parallel guesses are bounded too', async () => {
