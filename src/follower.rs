@@ -18,7 +18,7 @@
 //! newest update's signed creation time, so a view that stops following refuses valid tokens
 //! with `state_stale` whatever this schedule does.
 
-use crate::{ConfigError, Error, LogError, UpdateError, Validator};
+use crate::{ConfigError, Error, LogError, UpdateBytes, UpdateError, Validator};
 
 /// The largest staleness target and refresh timeout accepted: a day, in milliseconds.
 const MAX_MS: u64 = 86_400_000;
@@ -57,10 +57,13 @@ pub enum Plan {
 }
 
 /// What the fetch a [`Follower`] asked for came back with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer<'a> {
     /// The bytes of a signed update (HTTP 200).
     Update(&'a [u8]),
+    /// The same, received in pieces into an [`UpdateBytes`]: applied without a copy
+    /// ([`Validator::apply_received`]), which is what lets a cold view load a large snapshot.
+    Received(UpdateBytes),
     /// The origin has not reached the `since` asked for (`since_ahead`, HTTP 409).
     SinceAhead,
     /// The fetch failed: no connection, a timeout, another status.
@@ -208,21 +211,31 @@ impl Follower {
                 ))
             }
             Answer::Update(bytes) => {
-                match validator.apply_revocation(bytes, now_ms.div_euclid(1000)) {
-                    Ok(seq) => {
-                        self.stats.applied += 1;
-                        self.fetched_at_ms = Some(refresh.started_ms);
-                        self.last_fetch_ms = now_ms.saturating_sub(refresh.started_ms).max(0);
-                        Next::Done(seq)
-                    }
-                    Err(e) => {
-                        self.stats.refused += 1;
-                        if matches!(e, Error::Update(UpdateError::Gap, _)) && refresh.since != 0 {
-                            Next::Fetch(self.fetch(refresh.started_ms, 0))
-                        } else {
-                            Next::Failed(e)
-                        }
-                    }
+                let applied = validator.apply_revocation(bytes, now_ms.div_euclid(1000));
+                self.applied(refresh, applied, now_ms)
+            }
+            Answer::Received(received) => {
+                let applied = validator.apply_received(received, now_ms.div_euclid(1000));
+                self.applied(refresh, applied, now_ms)
+            }
+        }
+    }
+
+    /// The end of an answer that carried an update: what applying it gave.
+    fn applied(&mut self, refresh: Refresh, applied: Result<u64, Error>, now_ms: i64) -> Next {
+        match applied {
+            Ok(seq) => {
+                self.stats.applied += 1;
+                self.fetched_at_ms = Some(refresh.started_ms);
+                self.last_fetch_ms = now_ms.saturating_sub(refresh.started_ms).max(0);
+                Next::Done(seq)
+            }
+            Err(e) => {
+                self.stats.refused += 1;
+                if matches!(e, Error::Update(UpdateError::Gap, _)) && refresh.since != 0 {
+                    Next::Fetch(self.fetch(refresh.started_ms, 0))
+                } else {
+                    Next::Failed(e)
                 }
             }
         }

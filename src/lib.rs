@@ -17,6 +17,7 @@ mod log;
 mod session;
 mod token;
 mod update;
+mod update_bytes;
 mod validator;
 mod view;
 
@@ -32,5 +33,6 @@ pub use token::{UnverifiedToken, DEFAULT_TYPE, FORBIDDEN_HEADERS};
 pub use update::{
     Record, UnverifiedUpdate, Update, UpdateKind, MAX_UPDATE_BYTES, UPDATE_DOMAIN, UPDATE_VERSION,
 };
+pub use update_bytes::UpdateBytes;
 pub use validator::{Options, Validator, Verdict, MAX_CACHE_SIZE, MAX_CLOCK_TOLERANCE};
 pub use view::RevocationView;

@@ -206,9 +206,85 @@ impl Update {
     }
 }
 
-impl<'a> UnverifiedUpdate<'a> {
-    /// Decodes the structure of an update without checking its signature.
-    pub fn decode(bytes: &'a [u8]) -> Result<Self, Error> {
+/// Where the parts of a structurally valid update lie, found without building its records:
+/// every check [`UnverifiedUpdate::decode`] makes except that no expired account is also a
+/// record (a snapshot names no expired account, so for a snapshot the layout is the whole check).
+#[derive(Debug)]
+pub(crate) struct Layout<'a> {
+    pub(crate) kind: UpdateKind,
+    pub(crate) kid: &'a str,
+    pub(crate) from_seq: u64,
+    pub(crate) seq: u64,
+    pub(crate) created_at: i64,
+    pub(crate) horizon: u64,
+    /// How many records, and where they lie in the update's bytes.
+    pub(crate) count: u32,
+    pub(crate) records: std::ops::Range<usize>,
+    /// Where the expired accounts lie.
+    pub(crate) expired: std::ops::Range<usize>,
+    /// Every byte before the signature.
+    pub(crate) signed: &'a [u8],
+    pub(crate) signature: [u8; SIGNATURE_BYTES],
+}
+
+/// One record as it lies in the bytes: the key, the epoch and its slots, little-endian u16s.
+pub(crate) struct RawRecord<'a> {
+    pub(crate) key: u64,
+    pub(crate) epoch: u32,
+    pub(crate) slots: &'a [u8],
+}
+
+impl RawRecord<'_> {
+    /// The slots, in the order they lie (strictly increasing once the layout was checked).
+    pub(crate) fn slots(&self) -> impl Iterator<Item = u16> + '_ {
+        self.slots.chunks_exact(2).map(|p| {
+            u16::from_le_bytes([
+                p.first().copied().unwrap_or(0),
+                p.get(1).copied().unwrap_or(0),
+            ])
+        })
+    }
+}
+
+/// Reads the record at the start of `r`, checking its slot count and order and that it is not
+/// the default state.
+pub(crate) fn read_record<'a>(r: &mut Reader<'a>) -> Result<RawRecord<'a>, Error> {
+    let key = r.u64()?;
+    let epoch = r.u32()?;
+    let n = r.u32()?;
+    if n > MAX_SLOTS || u64::from(n) * 2 > r.0.len() as u64 {
+        return Err(Error::update(
+            UpdateError::Malformed,
+            "a record's slot count is out of range",
+        ));
+    }
+    let record = RawRecord {
+        key,
+        epoch,
+        slots: r.take(n as usize * 2)?,
+    };
+    let mut previous: Option<u16> = None;
+    for slot in record.slots() {
+        if previous.is_some_and(|p| p >= slot) {
+            return Err(Error::update(
+                UpdateError::Malformed,
+                "a record's slots are not strictly increasing",
+            ));
+        }
+        previous = Some(slot);
+    }
+    if epoch == 0 && n == 0 {
+        return Err(Error::update(
+            UpdateError::Malformed,
+            "a record holds the default state (epoch 0, no slot), which is never sent",
+        ));
+    }
+    Ok(record)
+}
+
+impl<'a> Layout<'a> {
+    /// Checks the structure of `bytes` (an update, signature last) without allocating.
+    pub(crate) fn of(bytes: &'a [u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_UPDATE_BYTES {
             return Err(Error::update(
                 UpdateError::Malformed,
@@ -255,65 +331,119 @@ impl<'a> UnverifiedUpdate<'a> {
             .map_err(|_| Error::update(UpdateError::Malformed, "created_at is out of range"))?;
         let horizon = r.u64()?;
         let count = r.u32()?;
-        // Each record takes at least 16 bytes: refuse a count the input cannot hold before allocating.
+        // Each record takes at least 16 bytes: refuse a count the input cannot hold.
         if u64::from(count) * 16 > r.0.len() as u64 {
             return Err(truncated());
         }
-        let mut records = Vec::with_capacity(count as usize);
+        let bad = |why: &'static str| Err(Error::update(UpdateError::Malformed, why));
+        let records_at = signed.len() - r.0.len();
+        let mut previous: Option<u64> = None;
         for _ in 0..count {
-            let account = AccountKey(r.u64()?);
-            let epoch = Epoch(r.u32()?);
-            let n = r.u32()?;
-            if n > MAX_SLOTS || u64::from(n) * 2 > r.0.len() as u64 {
-                return Err(Error::update(
-                    UpdateError::Malformed,
-                    "a record's slot count is out of range",
-                ));
+            let record = read_record(&mut r)?;
+            if previous.is_some_and(|p| p >= record.key) {
+                return bad("records are not in strictly increasing account-key order");
             }
-            let mut slots = Vec::with_capacity(n as usize);
-            for _ in 0..n {
-                slots.push(r.u16()?);
-            }
-            let revoked = SlotSet::from_sorted(slots).ok_or_else(|| {
-                Error::update(
-                    UpdateError::Malformed,
-                    "a record's slots are not strictly increasing",
-                )
-            })?;
-            records.push(Record {
-                account,
-                state: AccountState { epoch, revoked },
-            });
+            previous = Some(record.key);
         }
+        let records = records_at..signed.len() - r.0.len();
         let n_expired = r.u32()?;
         if u64::from(n_expired) * 8 > r.0.len() as u64 {
             return Err(truncated());
         }
-        let mut expired = Vec::with_capacity(n_expired as usize);
+        let expired_at = signed.len() - r.0.len();
+        let mut previous: Option<u64> = None;
         for _ in 0..n_expired {
-            expired.push(AccountKey(r.u64()?));
+            let key = r.u64()?;
+            if previous.is_some_and(|p| p >= key) {
+                return bad("expired accounts are not in strictly increasing key order");
+            }
+            previous = Some(key);
         }
+        let expired = expired_at..signed.len() - r.0.len();
         if !r.0.is_empty() {
             return Err(Error::update(
                 UpdateError::Malformed,
                 format!("{} trailing bytes after the expired accounts", r.0.len()),
             ));
         }
-        let update = Update {
+        if kind == UpdateKind::Snapshot && from_seq != 0 {
+            return bad("a snapshot's from_seq must be 0");
+        }
+        if seq < from_seq {
+            return bad("seq is below from_seq");
+        }
+        if horizon > created_at.unsigned_abs() {
+            return bad("the horizon reaches before 1970 (horizon > created_at)");
+        }
+        if n_expired > 0 && kind == UpdateKind::Snapshot {
+            return bad("a snapshot names expired accounts; it simply leaves them out");
+        }
+        if n_expired > 0 && horizon == 0 {
+            return bad("expired accounts in an update whose horizon is 0 (nothing expires)");
+        }
+        Ok(Layout {
             kind,
+            kid,
             from_seq,
             seq,
             created_at,
             horizon,
+            count,
+            records,
+            expired,
+            signed,
+            signature: *signature,
+        })
+    }
+
+    /// Checks the signature; `message` must be [`UPDATE_DOMAIN`] followed by `self.signed`
+    /// (the caller holds them together, so nothing is copied).
+    pub(crate) fn verify(&self, keys: &KeySet, message: &[u8]) -> Result<(), Error> {
+        check_signature(keys, self.kid, message, &self.signature)
+    }
+
+    /// The update with its records built (the layout was checked, so this only allocates).
+    pub(crate) fn build(&self) -> Result<Update, Error> {
+        let mut records = Vec::with_capacity(self.count as usize);
+        let mut r = Reader(self.signed.get(self.records.clone()).unwrap_or_default());
+        for _ in 0..self.count {
+            let raw = read_record(&mut r)?;
+            records.push(Record {
+                account: AccountKey(raw.key),
+                state: AccountState {
+                    epoch: Epoch(raw.epoch),
+                    revoked: SlotSet::from_slots(raw.slots()),
+                },
+            });
+        }
+        let mut r = Reader(self.signed.get(self.expired.clone()).unwrap_or_default());
+        let mut expired = Vec::with_capacity(r.0.len() / 8);
+        while !r.0.is_empty() {
+            expired.push(AccountKey(r.u64()?));
+        }
+        let update = Update {
+            kind: self.kind,
+            from_seq: self.from_seq,
+            seq: self.seq,
+            created_at: self.created_at,
+            horizon: self.horizon,
             records,
             expired,
         };
         update.check_canonical()?;
+        Ok(update)
+    }
+}
+
+impl<'a> UnverifiedUpdate<'a> {
+    /// Decodes the structure of an update without checking its signature.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, Error> {
+        let layout = Layout::of(bytes)?;
         Ok(UnverifiedUpdate {
-            update,
-            kid,
-            signed,
-            signature: *signature,
+            update: layout.build()?,
+            kid: layout.kid,
+            signed: layout.signed,
+            signature: layout.signature,
         })
     }
 
@@ -324,36 +454,44 @@ impl<'a> UnverifiedUpdate<'a> {
 
     /// Checks the signature with the key of the update's kid.
     pub fn verify(self, keys: &KeySet) -> Result<Update, Error> {
-        let key = keys.get(self.kid).ok_or_else(|| {
-            Error::update(
-                UpdateError::UnknownKey,
-                format!("no revocation key has the kid {:?}", self.kid),
-            )
-        })?;
         let mut message = Vec::with_capacity(UPDATE_DOMAIN.len() + self.signed.len());
         message.extend_from_slice(UPDATE_DOMAIN);
         message.extend_from_slice(self.signed);
-        if !key.verify(&message, &self.signature) {
-            return Err(Error::update(
-                UpdateError::BadSignature,
-                format!(
-                    "the update's signature does not verify under revocation key {:?}",
-                    self.kid
-                ),
-            ));
-        }
+        check_signature(keys, self.kid, &message, &self.signature)?;
         Ok(self.update)
     }
+}
+
+/// Checks `signature` over `message` (the domain, then the signed bytes) with the key of `kid`.
+fn check_signature(
+    keys: &KeySet,
+    kid: &str,
+    message: &[u8],
+    signature: &[u8; SIGNATURE_BYTES],
+) -> Result<(), Error> {
+    let key = keys.get(kid).ok_or_else(|| {
+        Error::update(
+            UpdateError::UnknownKey,
+            format!("no revocation key has the kid {kid:?}"),
+        )
+    })?;
+    if !key.verify(message, signature) {
+        return Err(Error::update(
+            UpdateError::BadSignature,
+            format!("the update's signature does not verify under revocation key {kid:?}"),
+        ));
+    }
+    Ok(())
 }
 
 fn truncated() -> Error {
     Error::update(UpdateError::Malformed, "the update is truncated")
 }
 
-struct Reader<'a>(&'a [u8]);
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
         let (head, rest) = self.0.split_at_checked(n).ok_or_else(truncated)?;
         self.0 = rest;
         Ok(head)
@@ -363,16 +501,13 @@ impl<'a> Reader<'a> {
         self.0 = rest;
         Ok(*head)
     }
-    fn u8(&mut self) -> Result<u8, Error> {
+    pub(crate) fn u8(&mut self) -> Result<u8, Error> {
         Ok(u8::from_le_bytes(self.array()?))
     }
-    fn u16(&mut self) -> Result<u16, Error> {
-        Ok(u16::from_le_bytes(self.array()?))
-    }
-    fn u32(&mut self) -> Result<u32, Error> {
+    pub(crate) fn u32(&mut self) -> Result<u32, Error> {
         Ok(u32::from_le_bytes(self.array()?))
     }
-    fn u64(&mut self) -> Result<u64, Error> {
+    pub(crate) fn u64(&mut self) -> Result<u64, Error> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 }

@@ -11,8 +11,10 @@ use crate::ids::AccountKey;
 use crate::keys::KeySet;
 use crate::session::Session;
 use crate::token::{UnverifiedToken, DEFAULT_TYPE};
-use crate::update::UnverifiedUpdate;
+use crate::update::{Layout, UpdateKind, UPDATE_DOMAIN};
+use crate::update_bytes::UpdateBytes;
 use crate::view::RevocationView;
+use crate::view::SnapshotAt;
 
 /// Largest accepted clock tolerance, seconds.
 pub const MAX_CLOCK_TOLERANCE: u64 = 60;
@@ -316,24 +318,57 @@ impl Validator {
     /// Verifies and applies a revocation update at `now`; returns the view's new sequence.
     /// A refused update leaves the view as it was.
     pub fn apply_revocation(&mut self, bytes: &[u8], now: i64) -> Result<u64, Error> {
-        let keys = self.revocation_keys.as_ref().ok_or_else(|| {
+        self.revocation_keys()?;
+        self.apply_received(UpdateBytes::from_slice(bytes)?, now)
+    }
+
+    fn revocation_keys(&self) -> Result<&KeySet, Error> {
+        self.revocation_keys.as_ref().ok_or_else(|| {
             Error::update(
                 UpdateError::NoRevocationKeys,
                 "this validator has no revocation keys; pass revocationKeys to apply updates",
             )
-        })?;
-        let update = UnverifiedUpdate::decode(bytes)?.verify(keys)?;
+        })
+    }
+
+    /// [`Self::apply_revocation`] for an update received in pieces: the signature is checked
+    /// where the bytes lie, and a snapshot is decoded into the view in the same allocation, so
+    /// applying an update of `n` bytes needs about `n` bytes more than the view it replaces.
+    pub fn apply_received(&mut self, received: UpdateBytes, now: i64) -> Result<u64, Error> {
+        let keys = self.revocation_keys()?;
+        let layout = Layout::of(received.as_bytes())?;
+        let signed_end = UPDATE_DOMAIN.len() + layout.signed.len();
+        layout.verify(
+            keys,
+            received.with_domain().get(..signed_end).unwrap_or_default(),
+        )?;
         let limit = now.saturating_add(self.options.clock_tolerance as i64);
-        if update.created_at > limit {
+        if layout.created_at > limit {
             return Err(Error::update(
                 UpdateError::FromFuture,
                 format!(
                     "the update was created at {}, after now ({now}) plus the clock tolerance",
-                    update.created_at
+                    layout.created_at
                 ),
             ));
         }
-        self.view.apply(update)
+        match layout.kind {
+            UpdateKind::Delta => {
+                let update = layout.build()?;
+                self.view.apply(update)
+            }
+            UpdateKind::Snapshot => {
+                let at = SnapshotAt {
+                    records: UPDATE_DOMAIN.len() + layout.records.start
+                        ..UPDATE_DOMAIN.len() + layout.records.end,
+                    count: layout.count,
+                    seq: layout.seq,
+                    created_at: layout.created_at,
+                    horizon: layout.horizon,
+                };
+                self.view.adopt_snapshot(received.into_vec(), at)
+            }
+        }
     }
 }
 

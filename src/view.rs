@@ -16,7 +16,7 @@ use crate::epochs::{check_parts, AccountState, SlotSet};
 use crate::error::{Error, Reason, UpdateError};
 use crate::hash::KeyedState;
 use crate::ids::{AccountKey, DeviceSlot, Epoch};
-use crate::update::{Update, UpdateKind};
+use crate::update::{read_record, RawRecord, Reader, Update, UpdateKind};
 
 const FP_BITS: u32 = 48;
 const FP_MASK: u64 = (1 << FP_BITS) - 1;
@@ -56,6 +56,39 @@ fn pack(key: u64, state: &AccountState) -> Option<Packed> {
     ])
 }
 
+/// [`pack`] for a record as it lies in an update, without building its slot set.
+fn pack_raw(record: &RawRecord<'_>) -> Option<Packed> {
+    let epoch = u8::try_from(record.epoch)
+        .ok()
+        .filter(|e| u32::from(*e) < INLINE_EPOCH_LIMIT)?;
+    let bits = record
+        .slots()
+        .try_fold(0u64, |bits, s| (s < 64).then(|| bits | (1u64 << s)))?;
+    let [f0, f1, f2, f3, f4, f5, _, _] = (record.key & FP_MASK).to_le_bytes();
+    let [b0, b1, b2, b3, b4, b5, b6, b7] = bits.to_le_bytes();
+    Some([
+        f0, f1, f2, f3, f4, f5, epoch, b0, b1, b2, b3, b4, b5, b6, b7,
+    ])
+}
+
+fn state_of(record: &RawRecord<'_>) -> AccountState {
+    AccountState {
+        epoch: Epoch(record.epoch),
+        revoked: SlotSet::from_slots(record.slots()),
+    }
+}
+
+/// A verified snapshot lying in a received buffer: where its records are (offsets in the
+/// buffer) and its signed fields.
+#[derive(Clone, Debug)]
+pub(crate) struct SnapshotAt {
+    pub(crate) records: std::ops::Range<usize>,
+    pub(crate) count: u32,
+    pub(crate) seq: u64,
+    pub(crate) created_at: i64,
+    pub(crate) horizon: u64,
+}
+
 fn fingerprint(e: &Packed) -> u64 {
     let [f0, f1, f2, f3, f4, f5, ..] = *e;
     u64::from_le_bytes([f0, f1, f2, f3, f4, f5, 0, 0])
@@ -75,7 +108,9 @@ fn bits_of(e: &Packed) -> u64 {
 pub struct RevocationView {
     /// `dir[b]..dir[b + 1]` are the entries whose key has top bits `b`; empty when there are none.
     dir: Vec<u32>,
-    entries: Vec<Packed>,
+    /// The packed entries, [`ENTRY_BYTES`] each, in increasing key order (flat bytes, so a
+    /// snapshot can be decoded into them where it was received).
+    entries: Vec<u8>,
     overlay: HashMap<u64, AccountState, KeyedState>,
     /// Array entries holding the default state (forgotten accounts), until the next fold.
     tombstones: usize,
@@ -126,7 +161,7 @@ impl RevocationView {
     /// How many accounts the view holds a non-default state for (an account may be counted in
     /// both tiers between folds).
     pub fn len(&self) -> usize {
-        self.entries.len().saturating_sub(self.tombstones) + self.overlay.len()
+        self.packed().len().saturating_sub(self.tombstones) + self.overlay.len()
     }
 
     /// Whether the view holds no account.
@@ -140,7 +175,7 @@ impl RevocationView {
         let overlay_entry = std::mem::size_of::<(u64, AccountState)>() + 1;
         let slots: usize = self.overlay.values().map(|s| s.revoked.len() * 2).sum();
         self.dir.capacity() * 4
-            + self.entries.capacity() * ENTRY_BYTES
+            + self.entries.capacity()
             + self.overlay.capacity() * overlay_entry
             + slots
     }
@@ -172,7 +207,7 @@ impl RevocationView {
         let bucket = (key >> FP_BITS) as usize;
         let lo = *self.dir.get(bucket)? as usize;
         let hi = *self.dir.get(bucket + 1)? as usize;
-        let entries = self.entries.get(lo..hi)?;
+        let entries = self.packed().get(lo..hi)?;
         let fp = key & FP_MASK;
         // Keys are uniform within a bucket, so the fingerprint predicts the position; a short scan
         // from the guess usually stays within one cache line.
@@ -201,7 +236,15 @@ impl RevocationView {
     }
 
     fn entry(&self, key: u64) -> Option<&Packed> {
-        self.entries.get(self.position(key)?)
+        self.packed().get(self.position(key)?)
+    }
+
+    fn packed(&self) -> &[Packed] {
+        self.entries.as_chunks::<ENTRY_BYTES>().0
+    }
+
+    fn packed_mut(&mut self) -> &mut [Packed] {
+        self.entries.as_chunks_mut::<ENTRY_BYTES>().0
     }
 
     /// Applies a verified update. A delta must start at this view's sequence; a snapshot must not
@@ -241,24 +284,114 @@ impl RevocationView {
                 for record in update.records {
                     self.merge(record.account.0, &record.state);
                 }
-                if self.overlay.len() + self.tombstones > MIN_FOLD.max(self.entries.len() / 8) {
+                if self.overlay.len() + self.tombstones > MIN_FOLD.max(self.packed().len() / 8) {
                     self.fold();
                 }
             }
         }
-        self.seq = update.seq;
-        self.horizon = update.horizon;
+        Ok(self.advance(update.seq, update.horizon, update.created_at))
+    }
+
+    /// Applies a verified snapshot that lies in `buf` (its layout checked), decoding its records
+    /// into the packed array in the same allocation: the same rules and the same view as
+    /// [`Self::apply`], without a list of records or a second copy of the bytes.
+    pub(crate) fn adopt_snapshot(&mut self, buf: Vec<u8>, at: SnapshotAt) -> Result<u64, Error> {
+        if at.seq < self.seq {
+            return Err(Error::update(
+                UpdateError::Stale,
+                format!("snapshot at sequence {} is older than the view's {}; it would roll the view back", at.seq, self.seq),
+            ));
+        }
+        if at.seq > self.seq || self.newest_created_at.is_none() {
+            self.build_in_place(buf, at.records, at.count)?;
+        }
+        Ok(self.advance(at.seq, at.horizon, at.created_at))
+    }
+
+    fn advance(&mut self, seq: u64, horizon: u64, created_at: i64) -> u64 {
+        self.seq = seq;
+        self.horizon = horizon;
         self.newest_created_at = Some(
             self.newest_created_at
-                .map_or(update.created_at, |t| t.max(update.created_at)),
+                .map_or(created_at, |t| t.max(created_at)),
         );
-        Ok(self.seq)
+        self.seq
+    }
+
+    /// Replaces the whole state with the `count` records lying at `records` in `buf`, writing
+    /// the packed entries from the start of `buf` over bytes already read: a record takes at
+    /// least 16 bytes and an entry 15, and the records start after the domain, so the writing
+    /// never reaches a record not yet read. Builds aside and swaps at the end, so an error
+    /// leaves the view as it was.
+    fn build_in_place(
+        &mut self,
+        mut buf: Vec<u8>,
+        records: std::ops::Range<usize>,
+        count: u32,
+    ) -> Result<(), Error> {
+        if count as usize <= MIN_FOLD {
+            let mut r = Reader(buf.get(records).unwrap_or_default());
+            let mut sorted = Vec::with_capacity(count as usize);
+            for _ in 0..count {
+                let raw = read_record(&mut r)?;
+                sorted.push((raw.key, state_of(&raw)));
+            }
+            self.rebuild(sorted);
+            return Ok(());
+        }
+        let mut dir = vec![0u32; BUCKETS + 1];
+        let mut overlay = HashMap::with_hasher(self.overlay.hasher().clone());
+        let mut written = 0usize;
+        let mut at = records.start;
+        for _ in 0..count {
+            let (key, packed, next) = {
+                let mut r = Reader(buf.get(at..records.end).unwrap_or_default());
+                let raw = read_record(&mut r)?;
+                let packed = pack_raw(&raw);
+                if packed.is_none() {
+                    overlay.insert(raw.key, state_of(&raw));
+                }
+                (raw.key, packed, records.end - r.0.len())
+            };
+            if let Some(packed) = packed {
+                let slot = buf
+                    .get_mut(written..written + ENTRY_BYTES)
+                    .and_then(|d| <&mut Packed>::try_from(d).ok());
+                if let Some(slot) = slot {
+                    *slot = packed;
+                    written += ENTRY_BYTES;
+                    if let Some(n) = dir.get_mut((key >> FP_BITS) as usize + 1) {
+                        *n += 1;
+                    }
+                }
+            }
+            at = next;
+        }
+        buf.truncate(written);
+        buf.shrink_to_fit();
+        if buf.is_empty() {
+            dir = Vec::new();
+        } else {
+            let mut sum = 0u32;
+            for slot in dir.iter_mut() {
+                sum += *slot;
+                *slot = sum;
+            }
+        }
+        self.dir = dir;
+        self.entries = buf;
+        self.overlay = overlay;
+        self.tombstones = 0;
+        Ok(())
     }
 
     /// Forgets `key`: its record expired, so it can refuse no unexpired token.
     fn forget(&mut self, key: u64) {
         self.overlay.remove(&key);
-        if let Some(entry) = self.position(key).and_then(|at| self.entries.get_mut(at)) {
+        if let Some(at) = self.position(key) {
+            let Some(entry) = self.packed_mut().get_mut(at) else {
+                return;
+            };
             if epoch_of(entry) != 0 || bits_of(entry) != 0 {
                 if let Some(packed) = pack(key, &AccountState::default()) {
                     *entry = packed;
@@ -272,12 +405,14 @@ impl RevocationView {
         let mut state = self.state(AccountKey(key));
         state.merge(change);
         if let Some(at) = self.position(key) {
-            if let (Some(packed), Some(entry)) = (pack(key, &state), self.entries.get_mut(at)) {
+            if let (Some(packed), Some(entry)) = (pack(key, &state), self.packed_mut().get_mut(at))
+            {
                 // Only a forgotten account's entry holds the default state.
-                if epoch_of(entry) == 0 && bits_of(entry) == 0 {
+                let forgotten = epoch_of(entry) == 0 && bits_of(entry) == 0;
+                *entry = packed;
+                if forgotten {
                     self.tombstones = self.tombstones.saturating_sub(1);
                 }
-                *entry = packed;
                 self.overlay.remove(&key);
                 return;
             }
@@ -291,7 +426,7 @@ impl RevocationView {
         for (bucket, pair) in self.dir.windows(2).enumerate() {
             let [lo, hi] = pair else { continue };
             for entry in self
-                .entries
+                .packed()
                 .get(*lo as usize..*hi as usize)
                 .unwrap_or_default()
             {
@@ -320,13 +455,13 @@ impl RevocationView {
             self.tombstones = 0;
             return;
         }
-        let mut entries = Vec::with_capacity(sorted.len());
+        let mut entries = Vec::with_capacity(sorted.len() * ENTRY_BYTES);
         let mut overlay = HashMap::with_hasher(self.overlay.hasher().clone());
         let mut dir = vec![0u32; BUCKETS + 1];
         for (key, state) in sorted {
             match pack(key, &state) {
                 Some(packed) => {
-                    entries.push(packed);
+                    entries.extend_from_slice(&packed);
                     if let Some(count) = dir.get_mut((key >> FP_BITS) as usize + 1) {
                         *count += 1;
                     }
@@ -409,7 +544,7 @@ mod tests {
             .collect();
         view.apply(snapshot(5, records.clone())).unwrap();
         assert!(
-            view.entries.len() >= 10_000 && view.overlay.len() == 10_000,
+            view.packed().len() >= 10_000 && view.overlay.len() == 10_000,
             "epoch >= 255 and slot 100 go to the map"
         );
         for (key, st) in &records {

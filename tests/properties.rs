@@ -587,3 +587,81 @@ proptest! {
         prop_assert_eq!(feed.seq().unwrap(), seq);
     }
 }
+
+/// A large account state: mostly what packs into the view's array (epoch below 255, slots below
+/// 64), sometimes what does not.
+fn wide_state() -> impl Strategy<Value = AccountState> {
+    prop_oneof![
+        8 => (0u32..255, prop::collection::vec(0u16..64, 0..5)),
+        1 => (255u32..100_000, prop::collection::vec(0u16..64, 0..3)),
+        1 => (0u32..300, prop::collection::vec(0u16..2000, 1..4)),
+    ]
+    .prop_map(|(e, slots)| AccountState {
+        epoch: Epoch(e),
+        revoked: SlotSet::from_slots(slots),
+    })
+    .prop_filter("never the default state", |s| !s.is_default())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// A snapshot received in pieces and decoded where it lies gives exactly the states its
+    /// records hold, the same view a delta of the same records gives (merged account by
+    /// account), whatever the pieces, small or past the array's threshold.
+    #[test]
+    fn snapshot_decoded_in_place_holds_its_records(
+        records in any::<bool>().prop_flat_map(|big| prop::collection::btree_map(
+            any::<u64>(), wide_state(), if big { 4097..9000 } else { 0..60 })),
+        absent in prop::collection::vec(any::<u64>(), 50),
+        cuts in prop::collection::vec(1usize..70_000, 0..12),
+        warm in any::<bool>(),
+    ) {
+        let key = update_key();
+        let records: Vec<Record> = records
+            .into_iter()
+            .map(|(k, state)| Record { account: AccountKey(k), state })
+            .collect();
+        let update = |kind, from_seq, seq| Update {
+            kind, from_seq, seq, created_at: NOW, horizon: 0, expired: vec![], records: records.clone(),
+        };
+        let snapshot = update(UpdateKind::Snapshot, 0, 7).sign(&key).unwrap();
+        let mut received = epochgate::UpdateBytes::new();
+        let mut at = 0;
+        for cut in cuts {
+            let end = (at + cut).min(snapshot.len());
+            received.push(&snapshot[at..end]).unwrap();
+            at = end;
+        }
+        received.push(&snapshot[at..]).unwrap();
+        prop_assert_eq!(received.as_bytes(), &snapshot[..]);
+
+        let mut in_place = validator();
+        if warm {
+            // A warm view: what it held before is replaced, not merged.
+            let mut log = RevocationLog::new(update_key());
+            let d = log.allocate_device(&id("old")).unwrap();
+            log.revoke_device(&id("old"), d).unwrap();
+            in_place.apply_revocation(&log.delta_since(0, NOW).unwrap(), NOW).unwrap();
+        }
+        prop_assert_eq!(in_place.apply_received(received, NOW).unwrap(), 7);
+        let mut merged = validator();
+        merged.apply_revocation(&update(UpdateKind::Delta, 0, 7).sign(&key).unwrap(), NOW).unwrap();
+
+        prop_assert_eq!(in_place.view().len(), records.len());
+        for r in &records {
+            prop_assert_eq!(in_place.view().state(r.account), r.state.clone());
+            prop_assert_eq!(merged.view().state(r.account), r.state.clone());
+        }
+        for k in absent {
+            let expected = records.binary_search_by_key(&AccountKey(k), |r| r.account)
+                .map(|i| records[i].state.clone()).unwrap_or_default();
+            prop_assert_eq!(in_place.view().state(AccountKey(k)), expected);
+        }
+        // An older snapshot is refused and changes nothing.
+        let older = Update { seq: 6, ..update(UpdateKind::Snapshot, 0, 6) }.sign(&key).unwrap();
+        let e = in_place.apply_received(epochgate::UpdateBytes::from_slice(&older).unwrap(), NOW).unwrap_err();
+        prop_assert_eq!(e.code(), "update_stale");
+        prop_assert_eq!((in_place.revocation_seq(), in_place.view().len()), (7, records.len()));
+    }
+}
