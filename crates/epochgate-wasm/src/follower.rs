@@ -6,7 +6,8 @@ use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{from_core, js_error, INVALID_ARGUMENT, INVALID_OPTION};
-use crate::read::{bytes_arg, Fields, MAX_SAFE_INTEGER};
+use crate::read::{Fields, MAX_SAFE_INTEGER};
+use crate::update_bytes::update_arg;
 use crate::validator::Validator;
 
 /// Keeps one validator's revocation view following the origin: `plan` says whether a request
@@ -100,7 +101,8 @@ impl Follower {
         })
     }
 
-    /// Feeds in what the fetch came back with — exactly one of `{update: Uint8Array}` (HTTP 200),
+    /// Feeds in what the fetch came back with — exactly one of `{update}` (HTTP 200: a
+    /// `Uint8Array`, an `ArrayBuffer`, or an `UpdateBytes` the body was read into, consumed),
     /// `{sinceAhead: true}` (HTTP 409 `since_ahead`) or `{failed: true}` — and applies an update
     /// to `validator` at `nowMs`. Returns `{next: "done", seq}`, `{next: "fetch", since}` (fetch
     /// again and answer again) or `{next: "failed", error: {code, message}}` with the view
@@ -120,20 +122,21 @@ impl Follower {
             &["update", "sinceAhead", "failed"],
         )?;
         let update = match member(&answer, "update")? {
-            Some(value) => Some(bytes_arg(&value, "answer.update")?),
+            Some(value) => Some(update_arg(&value, "answer.update")?),
             None => None,
         };
         let ahead = member(&answer, "sinceAhead")?;
         let failed = member(&answer, "failed")?;
-        let parsed = match (&update, ahead, failed) {
-            (Some(bytes), None, None) => Answer::Update(bytes),
+        let parsed = match (update, ahead, failed) {
+            (Some(received), None, None) => Answer::Received(received),
             (None, Some(t), None) if t == JsValue::TRUE => Answer::SinceAhead,
             (None, None, Some(t)) if t == JsValue::TRUE => Answer::Failed,
             _ => {
                 return Err(js_error(
                     INVALID_ARGUMENT,
                     "follower.answer(validator, answer): answer must be exactly one of \
-                     {update: Uint8Array}, {sinceAhead: true} or {failed: true}",
+                     {update: Uint8Array | ArrayBuffer | UpdateBytes}, {sinceAhead: true} or \
+                     {failed: true}",
                 ))
             }
         };

@@ -18,10 +18,12 @@ mod keys;
 mod log;
 mod read;
 mod types;
+mod update_bytes;
 mod validator;
 
 pub use follower::Follower;
 pub use issuer::Issuer;
 pub use keys::generate_key_pair;
 pub use log::RevocationLog;
+pub use update_bytes::UpdateBytes;
 pub use validator::Validator;

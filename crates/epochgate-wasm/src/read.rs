@@ -11,7 +11,7 @@ use crate::error::{js_error, INVALID_ARGUMENT, NO_RANDOMNESS};
 pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// A short description of a JS value for error messages; never its contents beyond a number.
-fn describe(value: &JsValue) -> String {
+pub(crate) fn describe(value: &JsValue) -> String {
     match value.as_f64() {
         Some(n) => number_text(n),
         None => format!("a value of type {}", typeof_of(value)),

@@ -175,8 +175,8 @@ export type FollowerPlan =
 
 /** What a fetch came back with, for `follower.answer`: exactly one member. */
 export type FollowerAnswer =
-  /** The update's bytes (HTTP 200). */
-  | { update: Uint8Array | ArrayBuffer }
+  /** The update's bytes (HTTP 200), or the `UpdateBytes` the body was read into (consumed). */
+  | { update: Uint8Array | ArrayBuffer | UpdateBytes }
   /** The origin has not reached `since` (HTTP 409 `since_ahead`). */
   | { sinceAhead: true }
   /** The fetch failed: no connection, a timeout, another status. */

@@ -4,7 +4,8 @@ use epochgate::{KeySet, Options, Verdict};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{from_core, js_error, INVALID_OPTION};
-use crate::read::{bytes_arg, now_arg, random, Fields, MAX_SAFE_INTEGER};
+use crate::read::{now_arg, random, Fields, MAX_SAFE_INTEGER};
+use crate::update_bytes::update_arg;
 
 const OPTIONS: [&str; 9] = [
     "issuer",
@@ -139,7 +140,8 @@ impl Validator {
     }
 
     /// Verifies and applies a revocation update (a `Uint8Array` or `ArrayBuffer` from
-    /// `RevocationLog.snapshot`/`deltaSince` or the origin) at `now`; returns the new sequence.
+    /// `RevocationLog.snapshot`/`deltaSince` or the origin, or an `UpdateBytes` it was read
+    /// into piece by piece, which this consumes) at `now`; returns the new sequence.
     /// A refused update leaves the validator unchanged and throws an `Error` whose `.code` is
     /// one of `update_malformed`, `update_unsupported_version`, `update_unknown_key`,
     /// `update_bad_signature`, `no_revocation_keys`, `update_stale`, `update_gap` (fetch a
@@ -147,13 +149,14 @@ impl Validator {
     #[wasm_bindgen(js_name = applyRevocation)]
     pub fn apply_revocation(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] update: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | UpdateBytes")]
+        update: JsValue,
         now: Option<f64>,
     ) -> Result<f64, JsValue> {
         let now = now_arg(now)?;
-        let bytes = bytes_arg(&update, "update")?;
+        let received = update_arg(&update, "update")?;
         self.inner
-            .apply_revocation(&bytes, now)
+            .apply_received(received, now)
             .map(|seq| seq as f64)
             .map_err(from_core)
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use epochgate::PrivateKey;
-use epochgate_wasm::{generate_key_pair, Follower, Issuer, RevocationLog, Validator};
+use epochgate_wasm::{generate_key_pair, Follower, Issuer, RevocationLog, UpdateBytes, Validator};
 use js_sys::{Array, Object, Reflect, Uint8Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -1201,4 +1201,88 @@ fn a_log_with_a_horizon_drops_expired_records() {
         .unwrap(),
         1.0
     );
+}
+
+/// An update read piece by piece into an `UpdateBytes` applies like the whole `Uint8Array`,
+/// through the validator and through the follower; the buffer is spent either way.
+#[wasm_bindgen_test]
+fn an_update_received_in_pieces_applies_and_is_spent() {
+    let mut w = world();
+    let phone = w.login("acct-p", "s-phone", NOW);
+    let tablet = w.login("acct-p", "s-tablet", NOW);
+    w.log.revoke_device(s("acct-p"), 0.0, Some(NOW)).unwrap();
+    let snapshot = w.log.snapshot(Some(NOW)).unwrap();
+
+    let mut received = UpdateBytes::new(Some(snapshot.len() as f64)).unwrap();
+    for piece in snapshot.chunks(7) {
+        received.push(Uint8Array::from(piece).into()).unwrap();
+    }
+    received
+        .push(Uint8Array::new_with_length(0).into())
+        .unwrap();
+    assert_eq!(received.byte_length(), snapshot.len() as f64);
+    let handle = JsValue::from(received);
+    let mut v = w.validator(&[]);
+    assert_eq!(v.apply_revocation(handle.clone(), Some(NOW)).unwrap(), 1.0);
+    assert_eq!(
+        reason(&mut v, &phone, NOW).as_deref(),
+        Some("revoked_device")
+    );
+    assert_eq!(reason(&mut v, &tablet, NOW), None);
+    // Spent: the same object is no longer an update.
+    assert_eq!(
+        code(v.apply_revocation(handle, Some(NOW))),
+        "invalid_argument"
+    );
+
+    // Through the follower: a snapshot, then a delta, each read into a buffer.
+    let mut f = follower(&[]);
+    let mut fresh = w.validator(&[]);
+    assert_eq!(planned(&f.plan(&fresh, Some(NOW_MS)).unwrap()), Some(0.0));
+    let buffer = |bytes: &[u8]| {
+        let mut b = UpdateBytes::new(None).unwrap();
+        for piece in bytes.chunks(5) {
+            b.push(Uint8Array::from(piece).buffer().into()).unwrap();
+        }
+        obj(&[("update", b.into())])
+    };
+    let next = f
+        .answer(&mut fresh, buffer(&snapshot), Some(NOW_MS))
+        .unwrap();
+    assert_eq!(stringify(&next), r#"{"next":"done","seq":1}"#);
+    w.log.revoke_all(s("acct-p"), Some(NOW + 1.0)).unwrap();
+    let delta = w.log.delta_since(1.0, Some(NOW + 1.0)).unwrap();
+    assert_eq!(
+        planned(&f.plan(&fresh, Some(NOW_MS + 1000.0)).unwrap()),
+        Some(1.0)
+    );
+    let next = f
+        .answer(&mut fresh, buffer(&delta), Some(NOW_MS + 1000.0))
+        .unwrap();
+    assert_eq!(stringify(&next), r#"{"next":"done","seq":2}"#);
+    assert_eq!(
+        reason(&mut fresh, &tablet, NOW + 1.0).as_deref(),
+        Some("revoked_all")
+    );
+
+    // Bad input: a tampered buffer is refused and changes nothing; pieces that are not bytes
+    // and a negative, fractional or too large expected length are refused.
+    let mut tampered = snapshot.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let mut bad = UpdateBytes::new(None).unwrap();
+    bad.push(Uint8Array::from(tampered.as_slice()).into())
+        .unwrap();
+    assert_eq!(
+        code(fresh.apply_revocation(bad.into(), Some(NOW + 1.0))),
+        "update_bad_signature"
+    );
+    assert_eq!(fresh.revocation_seq(), 2.0);
+    let mut b = UpdateBytes::new(None).unwrap();
+    assert_eq!(code(b.push(s("text"))), "invalid_argument");
+    assert_eq!(b.byte_length(), 0.0);
+    for length in [-1.0, 1.5, f64::NAN, 134_217_729.0] {
+        assert_eq!(code(UpdateBytes::new(Some(length))), "invalid_argument");
+    }
+    // (The cut-off past the size limit is the core's, tested there.)
 }
