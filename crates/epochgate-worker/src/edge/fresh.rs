@@ -6,7 +6,7 @@
 //! Requests never await another request's promise (workerd forbids cross-request I/O): a request
 //! with no usable view while another one refreshes polls every 10 ms, for at most 5 s.
 
-use epochgate::{Answer, Error, Next, Plan};
+use epochgate::{Answer, Error, Next, Plan, UpdateBytes};
 
 use crate::error::ApiError;
 
@@ -19,8 +19,8 @@ const POLL_MS: u64 = 10;
 
 /// What one fetch of the update since some sequence came back with.
 pub(super) enum Fetched {
-    /// 200: the update's bytes.
-    Update(Vec<u8>),
+    /// 200: the update's bytes, read in pieces.
+    Update(UpdateBytes),
     /// 409: the origin has not reached that sequence.
     SinceAhead,
     /// Anything else; already logged.
@@ -62,9 +62,8 @@ pub(super) async fn ensure_fresh(v: &impl Viewer) -> R<()> {
 /// not fit or the origin is behind). A refused update changes nothing; it is counted and logged.
 async fn refresh(v: &impl Viewer, mut since: u64) -> R<()> {
     loop {
-        let fetched = v.fetch(since).await;
-        let answer = match &fetched {
-            Fetched::Update(bytes) => Answer::Update(bytes),
+        let answer = match v.fetch(since).await {
+            Fetched::Update(received) => Answer::Received(received),
             Fetched::SinceAhead => Answer::SinceAhead,
             Fetched::Failed => Answer::Failed,
         };
@@ -90,6 +89,10 @@ mod tests {
     use futures_util::FutureExt;
 
     use super::*;
+
+    fn update(bytes: Vec<u8>) -> Fetched {
+        Fetched::Update(UpdateBytes::from_slice(&bytes).unwrap())
+    }
 
     /// A viewer with a scripted origin and a clock that moves only when told (or when sleeping).
     struct Script {
@@ -178,7 +181,7 @@ mod tests {
         log.revoke_all(&alice).unwrap();
         let s = Script::new();
         let now_s = s.now_ms() / 1000;
-        s.will_answer(Fetched::Update(log.update_since(0, now_s).unwrap()));
+        s.will_answer(update(log.update_since(0, now_s).unwrap()));
         s.run();
         assert_eq!((s.seq(), s.asked.take()), (1, vec![0]));
         // Within the staleness target: no fetch.
@@ -188,7 +191,7 @@ mod tests {
         // Due: a delta since the view's sequence.
         log.revoke_all(&alice).unwrap();
         s.clock.set(s.clock.get() + 500);
-        s.will_answer(Fetched::Update(log.update_since(1, now_s).unwrap()));
+        s.will_answer(update(log.update_since(1, now_s).unwrap()));
         s.run();
         assert_eq!((s.seq(), s.asked.take()), (2, vec![1]));
         assert!(s.failures.take().is_empty());
@@ -200,22 +203,22 @@ mod tests {
         log.revoke_all(&alice).unwrap();
         let s = Script::new();
         let now_s = s.now_ms() / 1000;
-        s.will_answer(Fetched::Update(log.update_since(0, now_s).unwrap()));
+        s.will_answer(update(log.update_since(0, now_s).unwrap()));
         s.run();
         s.asked.take();
         log.revoke_all(&alice).unwrap();
         log.revoke_all(&alice).unwrap();
         // A delta that starts past the view's sequence does not fit.
         s.clock.set(s.clock.get() + 1000);
-        s.will_answer(Fetched::Update(log.update_since(2, now_s).unwrap()));
-        s.will_answer(Fetched::Update(log.update_since(0, now_s).unwrap()));
+        s.will_answer(update(log.update_since(2, now_s).unwrap()));
+        s.will_answer(update(log.update_since(0, now_s).unwrap()));
         s.run();
         assert_eq!((s.seq(), s.asked.take()), (3, vec![1, 0]));
         // An origin behind the view answers since-ahead; the snapshot then decides.
         log.revoke_all(&alice).unwrap();
         s.clock.set(s.clock.get() + 1000);
         s.will_answer(Fetched::SinceAhead);
-        s.will_answer(Fetched::Update(log.update_since(0, now_s).unwrap()));
+        s.will_answer(update(log.update_since(0, now_s).unwrap()));
         s.run();
         assert_eq!((s.seq(), s.asked.take()), (4, vec![3, 0]));
         assert!(s.failures.take().is_empty());
@@ -227,11 +230,11 @@ mod tests {
         log.revoke_all(&alice).unwrap();
         let s = Script::new();
         let now_s = s.now_ms() / 1000;
-        s.will_answer(Fetched::Update(log.update_since(0, now_s).unwrap()));
+        s.will_answer(update(log.update_since(0, now_s).unwrap()));
         s.run();
         s.asked.take();
         s.clock.set(s.clock.get() + 1000);
-        s.will_answer(Fetched::Update(b"garbage".to_vec()));
+        s.will_answer(update(b"garbage".to_vec()));
         s.run();
         s.clock.set(s.clock.get() + 1000);
         s.will_answer(Fetched::Failed);

@@ -2,11 +2,15 @@
 //! verified identity, background activity reports, revocation fetches, and `/app/*` to the
 //! upstream (or the built-in echo) with a signed assertion of the caller.
 
-use epochgate::Session;
+use std::pin::pin;
+
+use epochgate::{Session, UpdateBytes};
+use futures_util::{future, StreamExt};
 use serde_json::json;
 use wasm_bindgen::JsValue;
 use worker::{
-    Cache, Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result, Url,
+    Cache, Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, ResponseBody,
+    Result, Url,
 };
 
 use super::accounts;
@@ -272,7 +276,7 @@ pub(super) async fn fetch_update(env: &Env, since: u64) -> Fetched {
 }
 
 async fn fetch_update_inner(env: &Env, since: u64) -> R<Fetched> {
-    let mut resp = match with_edge(env, |e| e.settings.revocations_url.clone())? {
+    let resp = match with_edge(env, |e| e.settings.revocations_url.clone())? {
         Some(base) => {
             let sep = if base.contains('?') { '&' } else { '?' };
             let url = format!("{base}{sep}since={since}")
@@ -283,12 +287,40 @@ async fn fetch_update_inner(env: &Env, since: u64) -> R<Fetched> {
         None => return feed_update(env, since).await,
     };
     match resp.status_code() {
-        200 => Ok(Fetched::Update(resp.bytes().await?)),
+        200 => Ok(Fetched::Update(read_update(&resp).await?)),
         409 => Ok(Fetched::SinceAhead),
         s => Err(ApiError::internal(format!(
             "the origin answered {s} to since={since}"
         ))),
     }
+}
+
+/// Reads an update's body piece by piece into an [`UpdateBytes`] sized by its `Content-Length`,
+/// so a large snapshot is never whole in JS memory and in the module's memory at once (the core
+/// then checks and decodes it where it lies). A body past the update size limit is cut off.
+/// Read through a reader that releases its lock when dropped, as request bodies are (http.rs).
+async fn read_update(resp: &Response) -> R<UpdateBytes> {
+    let expected = resp
+        .headers()
+        .get("content-length")?
+        .and_then(|l| l.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut received = UpdateBytes::with_capacity(expected);
+    let raw = match resp.body() {
+        ResponseBody::Stream(raw) => raw.clone(),
+        ResponseBody::Body(bytes) => {
+            received.push(bytes)?;
+            return Ok(received);
+        }
+        ResponseBody::Empty => return Ok(received),
+    };
+    let mut body = wasm_streams::ReadableStream::from_raw(raw);
+    let mut chunks = pin!(body.get_reader().into_stream());
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(worker::Error::from)?;
+        received.push(&js_sys::Uint8Array::new(&chunk).to_vec())?;
+    }
+    Ok(received)
 }
 
 /// `/app/*`: the request with the verified identity — an [`assertion`] signed for it, and the
@@ -410,10 +442,10 @@ async fn feed_update(env: &Env, since: u64) -> R<Fetched> {
     let cache = key.as_ref().map(|_| Cache::default());
     if let (Some(key), Some(cache)) = (&key, &cache) {
         match cache.get(key.as_str(), false).await {
-            Ok(Some(mut hit)) if hit.status_code() == 200 => {
-                let bytes = hit.bytes().await?;
+            Ok(Some(hit)) if hit.status_code() == 200 => {
+                let received = read_update(&hit).await?;
                 with_edge(env, |e| e.stats.feed_cache_hits += 1)?;
-                return Ok(Fetched::Update(bytes));
+                return Ok(Fetched::Update(received));
             }
             Ok(_) => {}
             Err(e) => worker::console_warn!("feed cache read failed: {e}"),
@@ -423,20 +455,27 @@ async fn feed_update(env: &Env, since: u64) -> R<Fetched> {
     let mut resp = feed_stub(env)?.fetch_with_str(&url).await?;
     match resp.status_code() {
         200 => {
-            let bytes = resp.bytes().await?;
-            if let (Some(key), Some(cache)) = (&key, &cache) {
-                let headers = Headers::new();
-                headers.set("content-type", "application/octet-stream")?;
-                headers.set(
-                    "cache-control",
-                    &format!("public, max-age={FEED_CACHE_MAX_AGE}"),
-                )?;
-                let copy = Response::from_bytes(bytes.clone())?.with_headers(headers);
-                if let Err(e) = cache.put(key.as_str(), copy).await {
-                    worker::console_warn!("feed cache write failed: {e}");
-                }
+            let (Some(key), Some(cache)) = (&key, &cache) else {
+                return Ok(Fetched::Update(read_update(&resp).await?));
+            };
+            // The body goes to the cache and into the view side by side (a tee), so neither
+            // side holds the whole of it waiting for the other.
+            let headers = Headers::new();
+            headers.set("content-type", "application/octet-stream")?;
+            headers.set(
+                "cache-control",
+                &format!("public, max-age={FEED_CACHE_MAX_AGE}"),
+            )?;
+            if let Some(length) = resp.headers().get("content-length")? {
+                headers.set("content-length", &length)?;
             }
-            Ok(Fetched::Update(bytes))
+            let copy = resp.cloned()?.with_headers(headers);
+            let (put, received) =
+                future::join(cache.put(key.as_str(), copy), read_update(&resp)).await;
+            if let Err(e) = put {
+                worker::console_warn!("feed cache write failed: {e}");
+            }
+            Ok(Fetched::Update(received?))
         }
         409 => Ok(Fetched::SinceAhead),
         s => Err(ApiError::internal(format!(
