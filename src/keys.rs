@@ -47,6 +47,46 @@ pub fn verify_raw(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bo
         .unwrap_or(false)
 }
 
+/// [`verify_raw`] over a message given in pieces (their concatenation is the message), under the
+/// same rules. The pieces are hashed one by one, so a long message (a revocation snapshot) is
+/// neither copied nor hashed in one call, which a WebAssembly engine would run in its baseline
+/// tier from start to end.
+pub fn verify_raw_pieces<'a>(
+    public: &[u8; 32],
+    pieces: impl IntoIterator<Item = &'a [u8]>,
+    signature: &[u8; 64],
+) -> bool {
+    VerifyingKey::from_bytes(public)
+        .map(|key| verify_pieces(&key, pieces, signature))
+        .unwrap_or(false)
+}
+
+/// `verify_strict` for a message in pieces: the streaming verifier checks the canonical `S` and
+/// the equation; the refusals it leaves out, `R` or `A` of small order (or `R` not a point), are
+/// made here first.
+fn verify_pieces<'a>(
+    key: &VerifyingKey,
+    pieces: impl IntoIterator<Item = &'a [u8]>,
+    signature: &[u8; 64],
+) -> bool {
+    let signature = Signature::from_bytes(signature);
+    let small = |bytes: [u8; 32]| {
+        CompressedEdwardsY(bytes)
+            .decompress()
+            .is_none_or(|p| p.is_small_order())
+    };
+    if small(*signature.r_bytes()) || small(key.to_bytes()) {
+        return false;
+    }
+    let Ok(mut stream) = key.verify_stream(&signature) else {
+        return false;
+    };
+    for piece in pieces {
+        stream.update(piece);
+    }
+    stream.finalize_and_verify().is_ok()
+}
+
 impl PublicKey {
     /// Wraps a raw public key, refusing non-canonical encodings and weak (small-order) keys.
     pub fn from_bytes(kid: &str, bytes: &[u8; 32]) -> Result<Self, Error> {
@@ -121,6 +161,15 @@ impl PublicKey {
         self.key
             .verify_strict(message, &Signature::from_bytes(signature))
             .is_ok()
+    }
+
+    /// [`Self::verify`] over a message given in pieces ([`verify_raw_pieces`]).
+    pub fn verify_pieces<'a>(
+        &self,
+        pieces: impl IntoIterator<Item = &'a [u8]>,
+        signature: &[u8; 64],
+    ) -> bool {
+        verify_pieces(&self.key, pieces, signature)
     }
 }
 

@@ -26,7 +26,7 @@ pub use error::{ConfigError, Error, KeyError, LogError, Reason, Refusal, UpdateE
 pub use follower::{Answer, Follower, FollowerOptions, FollowerStats, Next, Plan};
 pub use ids::{AccountId, AccountKey, DeviceSlot, Epoch, KeyId, SessionId, MAX_ID_BYTES};
 pub use issuer::{Issuer, MintRequest, DEFAULT_TTL};
-pub use keys::{verify_raw, KeySet, PrivateKey, PublicKey};
+pub use keys::{verify_raw, verify_raw_pieces, KeySet, PrivateKey, PublicKey};
 pub use log::{retention_horizon, MemoryStore, RevocationLog, RevocationStore};
 pub use session::Session;
 pub use token::{UnverifiedToken, DEFAULT_TYPE, FORBIDDEN_HEADERS};

@@ -1,19 +1,15 @@
-//! An update's bytes as they arrive, in pieces, kept where the signature check and the snapshot
-//! decoder can use them without a copy.
-//!
-//! The buffer starts with [`UPDATE_DOMAIN`], so the signed message (the domain, then every byte
-//! of the update but the signature) already lies in one piece. A snapshot is then decoded into
-//! the view's packed array in the same allocation (docs/DESIGN.md, "Memory at cold start"):
-//! receiving and applying an update of `n` bytes needs about `n` bytes, not the update, a copy for
-//! the signature, a list of records and the view at once.
+//! An update's bytes as they arrive, in pieces, in one allocation that the signature check reads
+//! where it lies and that a snapshot is decoded into (the view's packed array takes it over;
+//! docs/DESIGN.md, "Memory at cold start"): receiving and applying an update of `n` bytes needs
+//! about `n` bytes, not the update, a copy for the signature, a list of records and the view at
+//! once.
 
 use crate::error::{Error, UpdateError};
-use crate::update::{MAX_UPDATE_BYTES, UPDATE_DOMAIN};
+use crate::update::MAX_UPDATE_BYTES;
 
 /// A revocation update received in pieces (or in one), not yet checked.
 #[derive(Clone, PartialEq, Eq)]
 pub struct UpdateBytes {
-    /// [`UPDATE_DOMAIN`], then the update's bytes as received.
     buf: Vec<u8>,
 }
 
@@ -41,9 +37,9 @@ impl UpdateBytes {
     /// [`MAX_UPDATE_BYTES`]. Pass the length when it is known: growing by doubling holds the
     /// old and the new allocation at once, up to three times the update.
     pub fn with_capacity(expected: usize) -> Self {
-        let mut buf = Vec::with_capacity(UPDATE_DOMAIN.len() + expected.min(MAX_UPDATE_BYTES));
-        buf.extend_from_slice(UPDATE_DOMAIN);
-        UpdateBytes { buf }
+        UpdateBytes {
+            buf: Vec::with_capacity(expected.min(MAX_UPDATE_BYTES)),
+        }
     }
 
     /// The whole update at once (one copy).
@@ -56,7 +52,7 @@ impl UpdateBytes {
     /// Appends the next piece. Refuses (`update_malformed`, nothing appended) a piece that
     /// would take the update over [`MAX_UPDATE_BYTES`], so a body that never ends is cut off.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        let len = self.len().saturating_add(chunk.len());
+        let len = self.buf.len().saturating_add(chunk.len());
         if len > MAX_UPDATE_BYTES {
             return Err(Error::update(
                 UpdateError::Malformed,
@@ -69,12 +65,12 @@ impl UpdateBytes {
 
     /// The update's bytes received so far.
     pub fn as_bytes(&self) -> &[u8] {
-        self.buf.get(UPDATE_DOMAIN.len()..).unwrap_or_default()
+        &self.buf
     }
 
     /// How many bytes of the update were received.
     pub fn len(&self) -> usize {
-        self.buf.len().saturating_sub(UPDATE_DOMAIN.len())
+        self.buf.len()
     }
 
     /// Whether nothing was received.
@@ -82,13 +78,7 @@ impl UpdateBytes {
         self.len() == 0
     }
 
-    /// The domain followed by the update: what the signature covers, once the last 64 bytes
-    /// (the signature) are left off.
-    pub(crate) fn with_domain(&self) -> &[u8] {
-        &self.buf
-    }
-
-    /// The allocation, the domain first.
+    /// The allocation.
     pub(crate) fn into_vec(self) -> Vec<u8> {
         self.buf
     }
@@ -108,7 +98,6 @@ mod tests {
         assert_eq!(b.as_bytes(), b"abcde");
         assert_eq!(b.len(), 5);
         assert_eq!(b, UpdateBytes::from_slice(b"abcde").unwrap());
-        assert!(b.with_domain().starts_with(UPDATE_DOMAIN));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::ids::AccountKey;
 use crate::keys::KeySet;
 use crate::session::Session;
 use crate::token::{UnverifiedToken, DEFAULT_TYPE};
-use crate::update::{Layout, UpdateKind, UPDATE_DOMAIN};
+use crate::update::{Layout, UpdateKind};
 use crate::update_bytes::UpdateBytes;
 use crate::view::RevocationView;
 use crate::view::SnapshotAt;
@@ -337,11 +337,7 @@ impl Validator {
     pub fn apply_received(&mut self, received: UpdateBytes, now: i64) -> Result<u64, Error> {
         let keys = self.revocation_keys()?;
         let layout = Layout::of(received.as_bytes())?;
-        let signed_end = UPDATE_DOMAIN.len() + layout.signed.len();
-        layout.verify(
-            keys,
-            received.with_domain().get(..signed_end).unwrap_or_default(),
-        )?;
+        layout.verify(keys)?;
         let limit = now.saturating_add(self.options.clock_tolerance as i64);
         if layout.created_at > limit {
             return Err(Error::update(
@@ -359,8 +355,7 @@ impl Validator {
             }
             UpdateKind::Snapshot => {
                 let at = SnapshotAt {
-                    records: UPDATE_DOMAIN.len() + layout.records.start
-                        ..UPDATE_DOMAIN.len() + layout.records.end,
+                    records: layout.records.clone(),
                     count: layout.count,
                     seq: layout.seq,
                     created_at: layout.created_at,

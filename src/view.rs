@@ -320,8 +320,8 @@ impl RevocationView {
 
     /// Replaces the whole state with the `count` records lying at `records` in `buf`, writing
     /// the packed entries from the start of `buf` over bytes already read: a record takes at
-    /// least 16 bytes and an entry 15, and the records start after the domain, so the writing
-    /// never reaches a record not yet read. Builds aside and swaps at the end, so an error
+    /// least 16 bytes and an entry 15, and the records start after the update's header, so the
+    /// writing never reaches a record not yet read. Builds aside and swaps at the end, so an error
     /// leaves the view as it was.
     fn build_in_place(
         &mut self,

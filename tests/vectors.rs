@@ -9,7 +9,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use epochgate::{verify_raw, KeySet, PrivateKey, PublicKey};
+use epochgate::{verify_raw, verify_raw_pieces, KeySet, PrivateKey, PublicKey};
 use serde_json::Value;
 
 fn load(name: &str) -> String {
@@ -24,11 +24,26 @@ fn arr<const N: usize>(hex_text: &str) -> Option<[u8; N]> {
     hex::decode(hex_text).ok()?.try_into().ok()
 }
 
+/// Strict verification of one vector, by the one-shot path and by the in-pieces path (the
+/// revocation updates' path) cut several ways: they must agree on every vector of every set.
 fn strict(pk: &str, msg: &[u8], sig: &str) -> bool {
-    match (arr::<32>(pk), arr::<64>(sig)) {
-        (Some(pk), Some(sig)) => verify_raw(&pk, msg, &sig),
-        _ => false,
+    let (Some(pk), Some(sig)) = (arr::<32>(pk), arr::<64>(sig)) else {
+        return false;
+    };
+    let whole = verify_raw(&pk, msg, &sig);
+    for size in [1, 7, 64, msg.len().max(1)] {
+        assert_eq!(
+            verify_raw_pieces(&pk, msg.chunks(size), &sig),
+            whole,
+            "pieces of {size} bytes disagree with one-shot verification on {}",
+            hex::encode(sig)
+        );
     }
+    assert_eq!(
+        verify_raw_pieces(&pk, [&b""[..], msg, &b""[..]], &sig),
+        whole
+    );
+    whole
 }
 
 #[test]
