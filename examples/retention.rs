@@ -169,11 +169,17 @@ fn cold_start(label: &str, accounts: u64, records: u64, key: &PrivateKey) {
     recs.sort_unstable_by_key(|r| r.account);
     recs.dedup_by_key(|r| r.account);
     let n = recs.len();
+    // Created now (before START), so a Worker fed the dumped snapshot takes it as current.
+    let created_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .min(START as u64) as i64;
     let signed = Update {
         kind: UpdateKind::Snapshot,
         from_seq: 0,
         seq: 1,
-        created_at: START,
+        created_at,
         horizon: retention_horizon(TTL, TOLERANCE),
         records: recs,
         expired: vec![],
@@ -195,6 +201,12 @@ fn cold_start(label: &str, accounts: u64, records: u64, key: &PrivateKey) {
         .unwrap();
         let jwks = KeySet::new(vec![key.public()]).unwrap().to_jwks();
         std::fs::write(dir.join("revocation-jwks.json"), jwks.to_string()).unwrap();
+        // The example's fixed test key, so a Worker can be configured to trust the dump.
+        std::fs::write(
+            dir.join("revocation-private-jwk.json"),
+            key.to_jwk().to_string(),
+        )
+        .unwrap();
     }
     drop(bytes);
     let out = std::process::Command::new(std::env::current_exe().unwrap())

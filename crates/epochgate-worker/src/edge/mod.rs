@@ -29,6 +29,7 @@ use std::time::Duration;
 use epochgate::{Answer, Error, Next, Plan, Reason, Refusal, Session};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
+use wasm_bindgen::JsCast;
 use worker::{event, Context, Delay, Env, Request, Response, Result};
 
 use crate::error::{ApiCode, ApiError};
@@ -249,6 +250,9 @@ struct Stats {
     staleness_target_ms: u64,
     last_fetch_ms: u64,
     max_state_age: u64,
+    /// Bytes the view holds, and the module's linear memory (which never shrinks: the peak).
+    view_bytes: usize,
+    wasm_memory_bytes: u32,
     isolate: String,
 }
 
@@ -273,9 +277,20 @@ fn stats(env: &Env) -> R<Response> {
         staleness_target_ms: e.follower.options().staleness_target_ms,
         last_fetch_ms: u64::try_from(e.follower.last_fetch_ms()).unwrap_or(0),
         max_state_age: e.validator.options().max_state_age,
+        view_bytes: e.validator.view().memory_bytes(),
+        wasm_memory_bytes: wasm_memory_bytes(),
         isolate: e.isolate.clone(),
     })?;
     Ok(json(200, &body)?)
+}
+
+/// The size of this module's linear memory.
+fn wasm_memory_bytes() -> u32 {
+    wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length()
 }
 
 /// The isolate as [`fresh`] sees it.
