@@ -136,6 +136,42 @@ test('revocation updates flow from RevocationLog to Validator, as Uint8Array or 
   assert.equal(late.validate(phone, NOW).reason, 'revoked_all');
 });
 
+test('a response body read piece by piece into UpdateBytes applies, as the README shows', async () => {
+  const tokens = eg.generateKeyPair('tokens-1');
+  const updates = eg.generateKeyPair('updates-1');
+  const issuer = new eg.Issuer({ issuer: ISS, audience: AUD, privateJwk: tokens.privateJwk });
+  const log = new eg.RevocationLog({ privateJwk: JSON.stringify(updates.privateJwk) });
+  const tokensOf = [];
+  for (let i = 0; i < 5000; i++) {
+    const account = `acct-${i}`;
+    tokensOf.push(issuer.mint({ account, session: 's', device: log.allocateDevice(account), epoch: 0, now: NOW }));
+    if (i % 2 === 0) log.revokeDevice(account, 0, NOW);
+  }
+  const snapshot = log.snapshot(NOW);
+  // A fetch Response whose body arrives in small chunks, as a network body does.
+  const chunked = new ReadableStream({
+    start(controller) {
+      for (let at = 0; at < snapshot.length; at += 4096) controller.enqueue(snapshot.slice(at, at + 4096));
+      controller.close();
+    },
+  });
+  const res = new Response(chunked, { headers: { 'content-length': String(snapshot.length) } });
+  const validator = new eg.Validator({
+    issuer: ISS, audience: AUD, keys: tokens.publicJwk, revocationKeys: updates.publicJwk, cacheSize: 0,
+  });
+  const body = new eg.UpdateBytes(Number(res.headers.get('content-length')) || 0);
+  for await (const chunk of res.body) body.push(chunk);
+  assert.equal(body.byteLength, snapshot.length);
+  assert.equal(validator.applyRevocation(body, NOW), log.seq);
+  for (let i = 0; i < 5000; i++) {
+    assert.equal(validator.validate(tokensOf[i], NOW).reason, i % 2 === 0 ? 'revoked_device' : undefined, `acct-${i}`);
+  }
+  // Spent by applying; a spent or wrong argument is invalid_argument.
+  throwsCode(() => validator.applyRevocation(body, NOW), 'invalid_argument');
+  throwsCode(() => new eg.UpdateBytes(-1), 'invalid_argument');
+  throwsCode(() => new eg.UpdateBytes(1).push('text'), 'invalid_argument');
+});
+
 test('thrown errors are Errors with a stable .code', () => {
   const { privateJwk, publicJwk } = eg.generateKeyPair('k');
   const base = { issuer: ISS, audience: AUD, keys: publicJwk };
@@ -204,7 +240,10 @@ test('the generated TypeScript declarations use the hand-written types', () => {
     'export function generateKeyPair(kid: string): KeyPair;',
     'constructor(options: ValidatorOptions);',
     'validate(token: string, now?: number | null): Verdict;',
-    'applyRevocation(update: Uint8Array | ArrayBuffer, now?: number | null): number;',
+    'applyRevocation(update: Uint8Array | ArrayBuffer | UpdateBytes, now?: number | null): number;',
+    'constructor(expectedLength?: number | null);',
+    'push(chunk: Uint8Array | ArrayBuffer): void;',
+    'readonly byteLength: number;',
     'readonly revocationSeq: number;',
     'constructor(options: IssuerOptions);',
     'mint(request: MintRequest): string;',
