@@ -458,11 +458,12 @@ impl<'a> UnverifiedUpdate<'a> {
     }
 }
 
-/// Checks `signature` over `message` (the domain, then the signed bytes) with the key of `kid`.
-/// Hashed in pieces of this size, so a WebAssembly engine moves the hashing to its optimising tier
-/// after the first few pieces instead of running a whole snapshot in its baseline tier.
+/// The signed bytes are hashed in pieces of this size, so a WebAssembly engine moves the hashing
+/// to its optimising tier after the first few pieces instead of running a whole snapshot in its
+/// baseline tier.
 const HASH_PIECE: usize = 64 << 10;
 
+/// Checks `signature` over [`UPDATE_DOMAIN`] then `signed`, where they lie, with the key of `kid`.
 fn check_signature(
     keys: &KeySet,
     kid: &str,

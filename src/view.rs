@@ -34,26 +34,20 @@ fn pack(key: u64, state: &AccountState) -> Option<Packed> {
     if state.epoch.0 >= INLINE_EPOCH_LIMIT {
         return None;
     }
-    let bits = state.revoked.to_bitmap()?;
+    Some(pack_parts(
+        key,
+        state.epoch.0 as u8,
+        state.revoked.to_bitmap()?,
+    ))
+}
+
+/// The entry of `key` with a one-byte epoch and the slots as a 64-bit map.
+fn pack_parts(key: u64, epoch: u8, bits: u64) -> Packed {
     let [f0, f1, f2, f3, f4, f5, _, _] = (key & FP_MASK).to_le_bytes();
     let [b0, b1, b2, b3, b4, b5, b6, b7] = bits.to_le_bytes();
-    Some([
-        f0,
-        f1,
-        f2,
-        f3,
-        f4,
-        f5,
-        state.epoch.0 as u8,
-        b0,
-        b1,
-        b2,
-        b3,
-        b4,
-        b5,
-        b6,
-        b7,
-    ])
+    [
+        f0, f1, f2, f3, f4, f5, epoch, b0, b1, b2, b3, b4, b5, b6, b7,
+    ]
 }
 
 /// [`pack`] for a record as it lies in an update, without building its slot set.
@@ -64,11 +58,7 @@ fn pack_raw(record: &RawRecord<'_>) -> Option<Packed> {
     let bits = record
         .slots()
         .try_fold(0u64, |bits, s| (s < 64).then(|| bits | (1u64 << s)))?;
-    let [f0, f1, f2, f3, f4, f5, _, _] = (record.key & FP_MASK).to_le_bytes();
-    let [b0, b1, b2, b3, b4, b5, b6, b7] = bits.to_le_bytes();
-    Some([
-        f0, f1, f2, f3, f4, f5, epoch, b0, b1, b2, b3, b4, b5, b6, b7,
-    ])
+    Some(pack_parts(record.key, epoch, bits))
 }
 
 fn state_of(record: &RawRecord<'_>) -> AccountState {
