@@ -56,9 +56,10 @@ export function makeSecrets({ admin = true } = {}) {
 
 /**
  * Starts `wrangler dev` in its own process group on a free port with a persist directory
- * (fresh unless given) and waits until it answers.
+ * (fresh unless given) and waits until it answers. `cwd`: the checkout whose Worker runs (this
+ * one unless given; the pre-feed fixture's generator runs an older one).
  */
-export async function startWorker({ secrets, vars = {}, persistTo, port } = {}) {
+export async function startWorker({ secrets, vars = {}, persistTo, port, cwd = root } = {}) {
   secrets ??= makeSecrets();
   // Suites play one client from one address; the per-network limits have their own tests.
   // ORIGIN_SHARDS from the environment runs every suite over that many shards
@@ -75,7 +76,7 @@ export async function startWorker({ secrets, vars = {}, persistTo, port } = {}) 
     '--inspector-port', String(await freePort())];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const child = spawn('npx', args, {
-    cwd: root,
+    cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

@@ -119,6 +119,10 @@ pub enum Route<'a> {
     PasswordCheck,
     /// `POST /internal/publish`: an account object hands its revocation changes to the feed.
     Publish,
+    /// `POST /internal/hand-over`: the feed asks the one shard of a single-shard deployment to
+    /// hand over what waits for it — after an upgrade, the whole state the object published
+    /// before the feed existed — before the feed's first update (`origin/feed.rs`).
+    HandOver,
     /// `GET /internal/account-email?account=`: the email an origin shard holds for an account
     /// (the directory settling a pending claim).
     AccountEmail,
@@ -191,6 +195,7 @@ impl<'a> Route<'a> {
             ["internal", "touch"] => Route::Touch,
             ["internal", "password"] => Route::PasswordCheck,
             ["internal", "publish"] => Route::Publish,
+            ["internal", "hand-over"] => Route::HandOver,
             ["internal", "account-email"] => Route::AccountEmail,
             ["internal", "directory", "claim"] => Route::DirectoryClaim,
             ["internal", "directory", "confirm"] => Route::DirectoryConfirm,
@@ -253,6 +258,7 @@ impl<'a> Route<'a> {
             | Route::Touch
             | Route::PasswordCheck
             | Route::Publish
+            | Route::HandOver
             | Route::DirectoryClaim
             | Route::DirectoryConfirm
             | Route::DirectoryRelease
@@ -315,6 +321,7 @@ impl<'a> Route<'a> {
             Route::Touch
             | Route::PasswordCheck
             | Route::Publish
+            | Route::HandOver
             | Route::AccountEmail
             | Route::DirectoryClaim
             | Route::DirectoryConfirm
@@ -424,7 +431,7 @@ mod tests {
 
     #[test]
     fn internal_routes_are_not_public() {
-        for r in [Route::Touch, Route::PasswordCheck] {
+        for r in [Route::Touch, Route::PasswordCheck, Route::HandOver] {
             assert_eq!(r.access(), Access::Internal);
             assert_eq!(r.server(), Server::Origin);
         }

@@ -6,23 +6,30 @@
 //! a delta; `S` ahead of the feed is 409 `since_ahead`. A login flood at an account object
 //! therefore never delays a viewer's refresh.
 //!
+//! An origin made before the feed existed published updates itself, and its viewers hold its
+//! sequence numbers: its first handover carries the sequence it reached (the floor), and the
+//! feed's own numbers continue above it, so those viewers' next delta applies.
+//!
 //! Records leave updates a horizon after their last change: the token lifetime plus twice the
 //! largest clock tolerance a viewer may use, as at the origin, so whatever `CLOCK_TOLERANCE` the
 //! edge or a page runs with, a dropped record can refuse none of their unexpired tokens.
 
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 
 use epochgate::{
     retention_horizon, AccountId, AccountState, Epoch, RevocationLog, SlotSet, MAX_CLOCK_TOLERANCE,
 };
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Headers, Request, Response, Result, State};
+use worker::{
+    durable_object, DurableObject, Env, Headers, Method, Request, RequestInit, Response, Result,
+    State,
+};
 
 use super::store::{Revocations, Role, Store};
 use crate::config::{self, OriginKeys, TokenProfile};
 use crate::error::ApiError;
 use crate::host::now_secs;
-use crate::http::{json, respond};
+use crate::http::{json, respond, ORIGIN_URL};
 use crate::routes::{Route, Server};
 
 type R<T> = std::result::Result<T, ApiError>;
@@ -43,6 +50,10 @@ pub(super) struct Published {
 #[derive(Debug, Deserialize, Serialize)]
 pub(super) struct Publication {
     pub(super) states: Vec<Published>,
+    /// The sequence the sending object published itself up to before the feed existed (an
+    /// origin made by an earlier version), until the feed confirmed it; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) floor: Option<u64>,
 }
 
 /// The `since` query parameter (0 when absent).
@@ -71,6 +82,8 @@ mod object {
         pub(super) state: State,
         pub(super) env: Env,
         pub(super) log: RefCell<Option<RevocationLog<Revocations>>>,
+        /// Whether nothing is left to ask an account object for before serving updates.
+        pub(super) handed_over: Cell<bool>,
     }
 }
 pub use object::Feed;
@@ -81,6 +94,7 @@ impl DurableObject for Feed {
             state,
             env,
             log: RefCell::new(None),
+            handed_over: Cell::new(false),
         }
     }
 
@@ -115,7 +129,11 @@ impl Feed {
             return Err(ApiError::not_found(&path));
         }
         match route {
-            Route::Revocations => self.revocations(since(req)?),
+            Route::Revocations => {
+                let since = since(req)?;
+                self.ask_hand_over().await?;
+                self.revocations(since)
+            }
             Route::Publish => {
                 let body = req.bytes().await?;
                 if body.len() > MAX_PUBLICATION_BYTES {
@@ -130,7 +148,9 @@ impl Feed {
     }
 
     /// Merges every state of the publication into the log. All rows are checked first and then
-    /// written with no `await` in between, so they commit as one batch.
+    /// written with no `await` in between, so they commit as one batch. A floor moves the
+    /// sequence past it first (once; `Revocations::continue_after`), so the states are
+    /// numbered above what the floor's viewers hold.
     fn publish(&self, publication: Publication) -> R<Response> {
         let states = publication
             .states
@@ -146,6 +166,10 @@ impl Feed {
             })
             .collect::<R<Vec<_>>>()?;
         let mut log = self.log()?;
+        let continued = match publication.floor {
+            Some(floor) => log.store().continue_after(floor)?,
+            None => false,
+        };
         let mut changed = 0u64;
         for (account, state) in &states {
             changed += u64::from(log.publish(account, state)?);
@@ -153,8 +177,51 @@ impl Feed {
         let seq = log.seq()?;
         Ok(json(
             200,
-            &serde_json::json!({ "received": states.len(), "changed": changed, "seq": seq }),
+            &serde_json::json!({
+                "received": states.len(),
+                "changed": changed,
+                "continued": continued,
+                "seq": seq,
+            }),
         )?)
+    }
+
+    /// Before this database's first update: with one account shard, that shard is the object
+    /// an earlier version ran as ("origin"), which hands its published state over on first open
+    /// — but only once something opens it. It is asked to now (`POST /internal/hand-over`,
+    /// answered 2xx only once the feed confirmed whatever waited), so no viewer is served a feed
+    /// that lacks the sign-outs made before the upgrade; until it answers, updates are 503 and
+    /// viewers keep their views. Recorded once done. With more shards no earlier object is
+    /// addressed, so there is nothing to ask.
+    async fn ask_hand_over(&self) -> R<()> {
+        if self.handed_over.get() {
+            return Ok(());
+        }
+        let shards = config::shards(&self.env)?;
+        let done = self.log()?.store().handed_over()?;
+        if done || shards.count() > 1 {
+            self.handed_over.set(true);
+            return Ok(());
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post);
+        let req = Request::new_with_init(&format!("{ORIGIN_URL}/internal/hand-over"), &init)?;
+        // No borrow of the log is held here: the shard's publication arrives meanwhile.
+        let resp = self
+            .env
+            .durable_object(config::ORIGIN_BINDING)?
+            .get_by_name(&shards.origin_name(0))?
+            .fetch_with_request(req)
+            .await?;
+        if !(200..300).contains(&resp.status_code()) {
+            return Err(ApiError::overloaded(
+                "the account shard has not handed its state to the feed yet",
+                1,
+            ));
+        }
+        self.log()?.store().set_handed_over()?;
+        self.handed_over.set(true);
+        Ok(())
     }
 
     fn revocations(&self, since: u64) -> R<Response> {

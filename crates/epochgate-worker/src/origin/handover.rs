@@ -62,12 +62,13 @@ impl Handover {
     }
 }
 
-/// Whether a 2xx answer of `route` promises that a sign-out is in force, so it must not leave
-/// before the feed has every waiting change.
+/// Whether a 2xx answer of `route` promises that a sign-out is in force (or, for the feed's
+/// `HandOver`, that nothing waits), so it must not leave before the feed has every waiting change.
 fn promises_sign_out(route: &Route<'_>) -> bool {
     matches!(
         route,
-        Route::SignOutSession(_)
+        Route::HandOver
+            | Route::SignOutSession(_)
             | Route::SignOutAll
             | Route::Password
             | Route::PasswordResetConfirm
@@ -146,21 +147,27 @@ pub(super) async fn on_alarm(ready: &Ready, env: &Env, state: &State) {
 async fn deliver(h: &Handover, env: &Env, store: &Store, quick: bool) -> R<()> {
     for _ in 0..MAX_BATCHES {
         let rows = store.feed_pending(BATCH)?;
-        if rows.is_empty() {
+        let floor = store.feed_floor()?;
+        if rows.is_empty() && floor.is_none() {
             h.pending.set(false);
             h.failures.set(0);
             return Ok(());
         }
-        let body = publication(&rows)?;
+        let body = publication(&rows, floor)?;
         post(h, env, &body, quick).await?;
         store.feed_confirmed(&rows)?;
+        if floor.is_some() {
+            store.feed_floor_confirmed()?;
+        }
     }
     Err(ApiError::internal(
         "more changes wait than one delivery posts",
     ))
 }
 
-fn publication(rows: &[Pending]) -> R<Vec<u8>> {
+/// The body of one post: `rows`, and the pre-feed sequence while the feed has not confirmed it
+/// (every post carries it until then; the feed applies it once).
+fn publication(rows: &[Pending], floor: Option<u64>) -> R<Vec<u8>> {
     let states = rows
         .iter()
         .map(|p| {
@@ -171,7 +178,7 @@ fn publication(rows: &[Pending]) -> R<Vec<u8>> {
             })
         })
         .collect::<R<Vec<_>>>()?;
-    serde_json::to_vec(&Publication { states }).map_err(ApiError::internal)
+    serde_json::to_vec(&Publication { states, floor }).map_err(ApiError::internal)
 }
 
 async fn post(h: &Handover, env: &Env, body: &[u8], quick: bool) -> R<()> {

@@ -1,6 +1,11 @@
 //! The `feed_outbox` table: each account's whole revocation state as last changed, until the
 //! feed object confirmed it has it. One row per account (a newer change overwrites the row), so
 //! the table is as large as the accounts whose change is on its way, not the changes.
+//!
+//! A database made before the feed existed published updates itself, numbered by its own
+//! `meta.seq`, and viewers may hold a view at that sequence. Its one-time backfill therefore also
+//! keeps that sequence (`meta.feed_floor`) until the feed confirmed it, so the feed's numbers
+//! continue above it (`feed.rs`).
 
 use serde::{Deserialize, Serialize};
 
@@ -55,8 +60,23 @@ impl Store {
         Ok(n)
     }
 
-    /// Once per database: queues every account with a visible change for the feed, so an
-    /// origin made before the feed existed hands its whole published state over.
+    /// The sequence this database published up to before the feed existed, while the feed has
+    /// not confirmed it (absent for a database made after: its backfill found sequence 0).
+    pub(crate) fn feed_floor(&self) -> R<Option<u64>> {
+        let floor: Option<Flag> =
+            self.first("SELECT value FROM meta WHERE key = 'feed_floor'", vec![])?;
+        Ok(floor.and_then(|f| u64::try_from(f.value).ok()))
+    }
+
+    /// Forgets the floor once the feed confirmed a publication that carried it.
+    pub(crate) fn feed_floor_confirmed(&self) -> R<()> {
+        self.run("DELETE FROM meta WHERE key = 'feed_floor'", vec![])
+    }
+
+    /// Once per database: queues every account with a visible change for the feed, and the
+    /// sequence published so far as the feed's floor, so an origin made before the feed existed
+    /// hands its whole published state over and its viewers can follow the feed. All in one
+    /// write (no `await` in between).
     pub(crate) fn feed_backfill(&self) -> R<()> {
         let done: Option<Flag> = self.first(
             "SELECT value FROM meta WHERE key = 'feed_backfilled'",
@@ -68,6 +88,11 @@ impl Store {
         self.run(
             "INSERT OR IGNORE INTO feed_outbox (account, epoch, revoked)
              SELECT account, epoch, revoked FROM revocation WHERE changed_seq > 0",
+            vec![],
+        )?;
+        self.run(
+            "INSERT OR IGNORE INTO meta (key, value)
+             SELECT 'feed_floor', value FROM meta WHERE key = 'seq' AND value > 0",
             vec![],
         )?;
         self.run(

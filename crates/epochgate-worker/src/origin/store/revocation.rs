@@ -1,6 +1,7 @@
 //! The `revocation` and `meta` tables as the core's [`RevocationStore`]: rows in, rows out. The
 //! sequence numbers, which change is visible, snapshot or delta, retention and the merge of
-//! colliding keys are the core log's rules, not this file's.
+//! colliding keys are the core log's rules, not this file's — save one: the feed's sequence
+//! continues above an earlier origin's ([`Revocations::continue_after`]), once per upgrade.
 //!
 //! `changed_at` is the stamped time of a row's last visible change; `meta.stamped` the sequence
 //! up to which rows are stamped. Databases made before the column existed get it on the first
@@ -88,6 +89,42 @@ impl Revocations {
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             vec![key.into(), int(i64::try_from(value).map_err(db)?)],
         )
+    }
+}
+
+impl Revocations {
+    /// The feed's part of an upgrade from before the feed: an origin that published updates
+    /// itself handed over `floor`, the sequence its viewers may hold. Unless a floor as high was
+    /// applied already, the sequence moves one past both `floor` and its own value, and rows
+    /// last changed at or below `floor` count as changed at that new sequence: a viewer at any
+    /// sequence up to `floor`, in either numbering, then gets every record in its next delta.
+    /// Returns whether it moved. The caller writes the handed-over rows in the same batch.
+    pub(crate) fn continue_after(&self, floor: u64) -> R<bool> {
+        if floor <= self.meta("pre_feed_floor")? {
+            return Ok(false);
+        }
+        let next = self
+            .seq()?
+            .max(floor)
+            .checked_add(1)
+            .ok_or_else(|| db("the revocation sequence is at its maximum"))?;
+        self.0.run(
+            "UPDATE revocation SET changed_seq = ? WHERE changed_seq > 0 AND changed_seq <= ?",
+            vec![seq_arg(next)?, seq_arg(floor)?],
+        )?;
+        self.set_meta("seq", next)?;
+        self.set_meta("pre_feed_floor", floor)?;
+        Ok(true)
+    }
+
+    /// Whether the feed's one-time ask of a single shard to hand over (`feed.rs`) succeeded.
+    pub(crate) fn handed_over(&self) -> R<bool> {
+        Ok(self.meta("handed_over")? == 1)
+    }
+
+    /// Records that it did.
+    pub(crate) fn set_handed_over(&self) -> R<()> {
+        self.set_meta("handed_over", 1)
     }
 }
 
