@@ -6,6 +6,8 @@ use std::pin::pin;
 use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys;
 use worker::{Headers, Method, Request, Response, Result};
 
 use crate::error::{ApiCode, ApiError};
@@ -102,25 +104,37 @@ pub fn has_body(method: &Method) -> bool {
 }
 
 /// Reads the body, refusing more than [`MAX_BODY_BYTES`]: by `Content-Length` before reading,
-/// then by what actually arrives, chunk by chunk, so a chunked body that is too large — or never
+/// then by what actually arrives. A body of a declared length within the cap is read whole in
+/// one step (`arrayBuffer()`: the platform delivers no more than declared, which is checked
+/// again). One without (chunked) is read chunk by chunk, so a body that is too large — or never
 /// ends — is refused as soon as the cap is passed, without reading (or waiting for) the rest.
 ///
-/// The body is read through a reader that only releases its lock when dropped, rather than
+/// Chunks are read through a reader that only releases its lock when dropped, rather than
 /// `Request::stream()`, whose stream cancels the body on drop: under `wrangler dev` a cancelled
 /// request body breaks the dev proxy's connection to the Worker, and the next request there
-/// fails (workerd#1741). Left unread, the rest is discarded with the request.
-pub async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
-    if let Some(len) = req.headers().get("content-length")? {
-        if len
-            .trim()
-            .parse::<u64>()
-            .map_or(true, |n| n > MAX_BODY_BYTES as u64)
-        {
-            return Err(too_large());
-        }
+/// fails (workerd#1741). Left unread, the rest is discarded with the request. A declared length
+/// skips the reader: releasing its lock and its promise per chunk were about a third of the
+/// Worker's own time on a login shed with 503 (docs/BENCHMARKS.md, "Fixed cost per request").
+pub async fn read_body(req: &web_sys::Request) -> std::result::Result<Vec<u8>, ApiError> {
+    let declared = match Headers(req.headers()).get("content-length")? {
+        Some(len) => match len.trim().parse::<u64>() {
+            Ok(n) if n <= MAX_BODY_BYTES as u64 => true,
+            _ => return Err(too_large()),
+        },
+        None => false,
+    };
+    if declared {
+        let whole = req.array_buffer().map_err(worker::Error::from)?;
+        let whole = JsFuture::from(whole).await.map_err(worker::Error::from)?;
+        let body = js_sys::Uint8Array::new(&whole).to_vec();
+        return if body.len() > MAX_BODY_BYTES {
+            Err(too_large())
+        } else {
+            Ok(body)
+        };
     }
     // A request without a body (null) has an empty one.
-    let Some(raw) = req.inner().body() else {
+    let Some(raw) = req.body() else {
         return Ok(Vec::new());
     };
     let mut body = wasm_streams::ReadableStream::from_raw(raw);

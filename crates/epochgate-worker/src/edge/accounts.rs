@@ -17,6 +17,7 @@
 use serde_json::{json, Map, Value};
 use worker::{Env, Headers, Request, RequestInit, Response, Stub};
 
+use super::incoming::Incoming;
 use super::isolate::with_edge;
 use super::objects::{self, Answer, To};
 use super::passwords::{self, Limit};
@@ -42,7 +43,7 @@ fn text<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
 }
 
 /// The headers of a call made for the client: its address, location and user agent.
-fn for_client(req: &Request) -> R<Headers> {
+fn for_client(req: &Incoming) -> R<Headers> {
     let headers = Headers::new();
     client_headers(req, &headers)?;
     Ok(headers)
@@ -52,7 +53,7 @@ fn for_client(req: &Request) -> R<Headers> {
 /// internal headers.
 pub(super) async fn send(
     stub: &Stub,
-    req: &Request,
+    req: &Incoming,
     body: &[u8],
     extra: &[(&str, String)],
 ) -> R<Answer> {
@@ -73,7 +74,7 @@ pub(super) async fn send(
 
 /// A request the shard will refuse as it stands (not JSON, a field missing or of the wrong
 /// type): passed to the first shard as it is, for its 400.
-async fn as_is(env: &Env, req: &Request, body: &[u8]) -> R<Response> {
+async fn as_is(env: &Env, req: &Incoming, body: &[u8]) -> R<Response> {
     Ok(send(&objects::origin(env, 0)?, req, body, &[])
         .await?
         .response)
@@ -83,7 +84,7 @@ async fn as_is(env: &Env, req: &Request, body: &[u8]) -> R<Response> {
 /// directory; `Err` holds the directory's refusal (a 429), to answer as it is.
 async fn begin(
     dir: &Stub,
-    req: &Request,
+    req: &Incoming,
     email: &str,
     purpose: CheckFor,
 ) -> R<Result<Found, Response>> {
@@ -153,7 +154,7 @@ fn crash_at(env: &Env, point: &str, account: &str) -> R<()> {
 }
 
 /// `POST /v1/accounts`.
-pub(super) async fn sign_up(env: &Env, req: &Request, body: &[u8]) -> R<Response> {
+pub(super) async fn sign_up(env: &Env, req: &Incoming, body: &[u8]) -> R<Response> {
     let Some(f) = fields(body) else {
         return as_is(env, req, body).await;
     };
@@ -198,7 +199,7 @@ pub(super) async fn sign_up(env: &Env, req: &Request, body: &[u8]) -> R<Response
 }
 
 /// `POST /v1/login`.
-pub(super) async fn login(env: &Env, req: &Request, body: &[u8]) -> R<Response> {
+pub(super) async fn login(env: &Env, req: &Incoming, body: &[u8]) -> R<Response> {
     let Some(f) = fields(body) else {
         return as_is(env, req, body).await;
     };
@@ -263,7 +264,7 @@ async fn check(
 
 /// `POST /v1/password/reset`: to the shard of the email's account (or of the email), which
 /// answers 202 either way.
-pub(super) async fn reset(env: &Env, req: &Request, body: &[u8]) -> R<Response> {
+pub(super) async fn reset(env: &Env, req: &Incoming, body: &[u8]) -> R<Response> {
     let Some(email) = fields(body).and_then(|f| text(&f, "email").map(objects::normal)) else {
         return as_is(env, req, body).await;
     };
@@ -280,7 +281,7 @@ pub(super) async fn reset(env: &Env, req: &Request, body: &[u8]) -> R<Response> 
 
 /// `POST /v1/password/reset/confirm`: the (email, network) bucket is the directory's; the code
 /// is the shard's.
-pub(super) async fn reset_confirm(env: &Env, req: &Request, body: &[u8]) -> R<Response> {
+pub(super) async fn reset_confirm(env: &Env, req: &Incoming, body: &[u8]) -> R<Response> {
     let Some(f) = fields(body) else {
         return as_is(env, req, body).await;
     };

@@ -3,10 +3,10 @@
 //! updates, driven by the core's [`epochgate::Follower`].
 //!
 //! Map: this file authorises each request by the shared route table ([`crate::routes`]) and
-//! answers the edge's own routes; `isolate.rs` holds the per-isolate state, `fresh.rs` drives
-//! the follower, `proxy.rs` forwards to the origin and to `/app`'s upstream, with the assertion
-//! `assertion.rs` signs. To add a check on a route's caller, change its [`Access`] (or add one)
-//! and handle it in [`serve`].
+//! answers the edge's own routes; `incoming.rs` reads the request only as far as it is used,
+//! `isolate.rs` holds the per-isolate state, `fresh.rs` drives the follower, `proxy.rs` forwards
+//! to the origin and to `/app`'s upstream, with the assertion `assertion.rs` signs. To add a
+//! check on a route's caller, change its [`Access`] (or add one) and handle it in [`serve`].
 //!
 //! Freshness: when the newest applied update was fetched longer ago than the staleness target
 //! (`STALENESS_TARGET_MS`, default 1000), the request that notices refreshes the view while
@@ -18,6 +18,7 @@ mod accounts;
 mod assertion;
 mod budget;
 mod fresh;
+mod incoming;
 mod isolate;
 mod objects;
 mod passwords;
@@ -30,31 +31,34 @@ use epochgate::{Answer, Error, Next, Plan, Reason, Refusal, Session};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 use wasm_bindgen::JsCast;
-use worker::{event, Context, Delay, Env, Request, Response, Result};
+use worker::worker_sys::web_sys;
+use worker::{event, Context, Delay, Env, Response, Result};
 
 use crate::error::{ApiCode, ApiError};
 use crate::host::now_ms;
 use crate::http::{json, respond};
 use crate::routes::{Access, Route, Server};
 use fresh::{Fetched, Viewer};
+use incoming::Incoming;
 use isolate::{digest, validate, with_edge};
 
 type R<T> = std::result::Result<T, ApiError>;
 
-/// The Worker's entry point: every HTTP request the edge receives.
+/// The Worker's entry point: every HTTP request the edge receives, taken as the platform's
+/// request so that only what is used of it is read ([`Incoming`]).
 #[event(fetch)]
-pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
-    respond(serve(&mut req, &env, &ctx).await)
+pub async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response> {
+    respond(serve(&Incoming::new(req), &env, &ctx).await)
 }
 
 /// Finds the route, checks its caller by its [`Access`], then answers it where its [`Server`]
 /// says.
-async fn serve(req: &mut Request, env: &Env, ctx: &Context) -> R<Response> {
+async fn serve(req: &Incoming, env: &Env, ctx: &Context) -> R<Response> {
     let path = req.path();
     let method = req.method();
-    let route = Route::find(&method, &path).map_err(|m| m.into_error(&method, &path))?;
+    let route = Route::find(&method, path).map_err(|m| m.into_error(&method, path))?;
     let session = match route.access() {
-        Access::Internal => return Err(ApiError::not_found(&path)),
+        Access::Internal => return Err(ApiError::not_found(path)),
         Access::Public => {
             // Builds the isolate: a misconfiguration is a 503 on every route.
             with_edge(env, |_| ())?;
@@ -84,7 +88,7 @@ async fn serve(req: &mut Request, env: &Env, ctx: &Context) -> R<Response> {
         (Server::Upstream, None) => Err(ApiError::internal("/app without a session")),
         (Server::Feed, _) => proxy::feed(env, req).await,
         // Internal: refused above.
-        (Server::Directory, _) => Err(ApiError::not_found(&path)),
+        (Server::Directory, _) => Err(ApiError::not_found(path)),
     }
 }
 
@@ -102,7 +106,7 @@ fn local(route: Route<'_>, env: &Env, session: Option<&Session>) -> R<Response> 
     }
 }
 
-fn bearer(req: &Request) -> R<Option<String>> {
+fn bearer(req: &Incoming) -> R<Option<String>> {
     let Some(h) = req.headers().get("authorization")? else {
         return Ok(None);
     };
@@ -115,7 +119,7 @@ fn bearer(req: &Request) -> R<Option<String>> {
 }
 
 /// Validates the request's token after making the view fresh enough.
-async fn authenticate(req: &Request, env: &Env) -> R<Arc<Session>> {
+async fn authenticate(req: &Incoming, env: &Env) -> R<Arc<Session>> {
     let Some(token) = bearer(req)? else {
         return Err(ApiError::refused(
             Reason::Malformed,
@@ -129,7 +133,7 @@ async fn authenticate(req: &Request, env: &Env) -> R<Arc<Session>> {
 /// [`Access::TokenOrTicket`]: a token in `Authorization`, checked as for [`Access::Token`];
 /// without one, a `?ticket=` passed on with no identity for the origin to redeem. A token in
 /// the query (`?access_token=`, accepted before tickets) is refused: URLs end up in logs.
-async fn token_or_ticket(req: &Request, env: &Env) -> R<Option<Arc<Session>>> {
+async fn token_or_ticket(req: &Incoming, env: &Env) -> R<Option<Arc<Session>>> {
     if req.headers().has("authorization")? {
         return Ok(Some(authenticate(req, env).await?));
     }
@@ -190,7 +194,7 @@ fn upstream_jwks(env: &Env) -> R<Response> {
     Ok(json(200, &jwks)?)
 }
 
-fn check_admin(req: &Request, env: &Env) -> R<()> {
+fn check_admin(req: &Incoming, env: &Env) -> R<()> {
     let expected = with_edge(env, |e| e.settings.admin_token_digest)?.ok_or_else(|| {
         ApiError::new(
             ApiCode::AdminDisabled,

@@ -20,8 +20,9 @@
 use epochgate::Session;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use worker::{Env, Headers, Request, Response};
+use worker::{Env, Headers, Response};
 
+use super::incoming::Incoming;
 use super::isolate::with_edge;
 use super::objects::{self, To};
 use super::proxy::{client_headers, identity_headers};
@@ -102,7 +103,7 @@ fn string<'a>(body: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
 /// in its shard, a new password hashed.
 pub(super) async fn prepare(
     env: &Env,
-    req: &Request,
+    req: &Incoming,
     route: Route<'_>,
     session: Option<&Session>,
     body: &[u8],
@@ -166,7 +167,7 @@ pub(super) struct Held {
 
 /// The per-network `limits` for this client, then `hashes` hashes from the isolate's budget.
 /// A request the budget would shed is answered first, before it costs a limiter call.
-pub(super) async fn admit(env: &Env, req: &Request, limits: &[Limit], hashes: u32) -> R<()> {
+pub(super) async fn admit(env: &Env, req: &Incoming, limits: &[Limit], hashes: u32) -> R<()> {
     budget(env, hashes, false)?;
     if with_edge(env, |e| e.settings.network_limits)? {
         let net = network(req.headers().get("cf-connecting-ip")?.as_deref());

@@ -16,6 +16,7 @@ use worker::{
 use super::accounts;
 use super::assertion::{self, Claims};
 use super::fresh::Fetched;
+use super::incoming::Incoming;
 use super::isolate::with_edge;
 use super::objects::{self, Answer};
 use super::passwords::{self, Prepared};
@@ -43,7 +44,7 @@ pub(super) fn identity_headers(headers: &Headers, s: &Session) -> Result<()> {
 }
 
 /// The coarse client details the origin records: IP, "City, CC", user agent.
-pub(super) fn client_headers(req: &Request, headers: &Headers) -> Result<()> {
+pub(super) fn client_headers(req: &Incoming, headers: &Headers) -> Result<()> {
     let h = req.headers();
     if let Some(ip) = h.get("cf-connecting-ip")? {
         headers.set(internal::IP, &ip)?;
@@ -79,14 +80,14 @@ pub(super) fn client_headers(req: &Request, headers: &Headers) -> Result<()> {
 /// outbox is read from every shard.
 pub(super) async fn forward(
     env: &Env,
-    req: &mut Request,
+    req: &Incoming,
     route: Route<'_>,
     session: Option<&Session>,
     admin: bool,
 ) -> R<Response> {
     let method = req.method();
     let body = if has_body(&method) {
-        read_body(req).await?
+        read_body(req.inner()).await?
     } else {
         Vec::new()
     };
@@ -188,7 +189,7 @@ fn shard_of(
 
 /// `GET /v1/admin/outbox` over every shard: the newest 50 messages of all, with each shard's
 /// ids made distinct (`id × shards + shard`).
-async fn outbox_everywhere(env: &Env, req: &Request) -> R<Response> {
+async fn outbox_everywhere(env: &Env, req: &Incoming) -> R<Response> {
     let url = req.url()?;
     let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
     let k = objects::shards(env)?;
@@ -326,7 +327,7 @@ async fn read_update(resp: &Response) -> R<UpdateBytes> {
 /// `/app/*`: the request with the verified identity — an [`assertion`] signed for it, and the
 /// `X-Epochgate-*` headers — with every such header the client sent dropped, to `UPSTREAM_URL`
 /// or, without one, echoed back. Without the assertion's key nothing is sent to an upstream.
-pub(super) async fn app(req: &mut Request, env: &Env, session: &Session) -> R<Response> {
+pub(super) async fn app(req: &Incoming, env: &Env, session: &Session) -> R<Response> {
     let upstream = with_edge(env, |e| e.settings.upstream.clone())?;
     let url = req.url()?;
     let method = req.method();
@@ -362,7 +363,7 @@ pub(super) async fn app(req: &mut Request, env: &Env, session: &Session) -> R<Re
         for (k, v) in headers.entries() {
             echoed.insert(k, serde_json::Value::String(v));
         }
-        let body = read_body(req).await?;
+        let body = read_body(req.inner()).await?;
         return Ok(json(
             200,
             &json!({
@@ -413,7 +414,7 @@ fn feed_stub(env: &Env) -> R<worker::Stub> {
 
 /// `GET /v1/revocations` from the internet: passed to the feed object as it came (the feed
 /// answers a bad `since` with 400 and one ahead of it with 409).
-pub(super) async fn feed(env: &Env, req: &Request) -> R<Response> {
+pub(super) async fn feed(env: &Env, req: &Incoming) -> R<Response> {
     let url = req.url()?;
     let target = format!(
         "{FEED_URL}{}{}",

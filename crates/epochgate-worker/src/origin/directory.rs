@@ -225,7 +225,7 @@ impl Directory {
         if route.server() != Server::Directory {
             return Err(ApiError::not_found(&path));
         }
-        let body = read_body(req).await?;
+        let body = read_body(req.inner()).await?;
         let step = Step {
             ready: &ready,
             client: client_info(req),

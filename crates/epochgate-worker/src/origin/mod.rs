@@ -179,7 +179,7 @@ impl Origin {
     async fn serve(&self, req: &mut Request) -> R<Response> {
         let ready = self.ready()?;
         let body = if has_body(&req.method()) {
-            read_body(req).await?
+            read_body(req.inner()).await?
         } else {
             Vec::new()
         };
