@@ -195,12 +195,20 @@ impl Update {
         {
             return bad("expired accounts are not in strictly increasing key order");
         }
+        self.check_expired_apart()
+    }
+
+    /// No account is both expired and a record.
+    fn check_expired_apart(&self) -> Result<(), Error> {
         if self
             .expired
             .iter()
             .any(|k| self.records.binary_search_by_key(k, |r| r.account).is_ok())
         {
-            return bad("an account is both expired and a record");
+            return Err(Error::update(
+                UpdateError::Malformed,
+                "an account is both expired and a record",
+            ));
         }
         Ok(())
     }
@@ -429,7 +437,8 @@ impl<'a> Layout<'a> {
             records,
             expired,
         };
-        update.check_canonical()?;
+        // The layout checked everything else.
+        update.check_expired_apart()?;
         Ok(update)
     }
 }

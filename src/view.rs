@@ -359,16 +359,7 @@ impl RevocationView {
         }
         buf.truncate(written);
         buf.shrink_to_fit();
-        if buf.is_empty() {
-            dir = Vec::new();
-        } else {
-            let mut sum = 0u32;
-            for slot in dir.iter_mut() {
-                sum += *slot;
-                *slot = sum;
-            }
-        }
-        self.dir = dir;
+        self.dir = directory(dir, buf.is_empty());
         self.entries = buf;
         self.overlay = overlay;
         self.tombstones = 0;
@@ -461,21 +452,26 @@ impl RevocationView {
                 }
             }
         }
-        if entries.is_empty() {
-            dir = Vec::new();
-        } else {
-            let mut sum = 0u32;
-            for slot in dir.iter_mut() {
-                sum += *slot;
-                *slot = sum;
-            }
-        }
         entries.shrink_to_fit();
-        self.dir = dir;
+        self.dir = directory(dir, entries.is_empty());
         self.entries = entries;
         self.overlay = overlay;
         self.tombstones = 0;
     }
+}
+
+/// The directory from per-bucket counts (bucket `b` counted at `b + 1`): running sums, so bucket
+/// `b`'s entries are `dir[b]..dir[b + 1]`; none at all for an empty array.
+fn directory(mut counts: Vec<u32>, empty: bool) -> Vec<u32> {
+    if empty {
+        return Vec::new();
+    }
+    let mut sum = 0u32;
+    for slot in counts.iter_mut() {
+        sum += *slot;
+        *slot = sum;
+    }
+    counts
 }
 
 fn unpack(entry: &Packed) -> AccountState {

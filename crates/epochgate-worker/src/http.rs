@@ -138,12 +138,18 @@ pub async fn read_body(req: &web_sys::Request) -> std::result::Result<Vec<u8>, A
         return Ok(Vec::new());
     };
     let mut body = wasm_streams::ReadableStream::from_raw(raw);
-    let chunks = pin!(body.get_reader().into_stream().map(|chunk| {
+    let pieces = pin!(chunks(&mut body));
+    read_capped(pieces).await
+}
+
+/// The chunks of a body, through a reader that releases its lock when dropped rather than
+/// cancelling the body (see [`read_body`]).
+pub fn chunks(body: &mut wasm_streams::ReadableStream) -> impl Stream<Item = Result<Vec<u8>>> + '_ {
+    body.get_reader().into_stream().map(|chunk| {
         chunk
             .map(|c| js_sys::Uint8Array::new(&c).to_vec())
             .map_err(worker::Error::from)
-    }));
-    read_capped(chunks).await
+    })
 }
 
 /// Collects `chunks` while they fit in [`MAX_BODY_BYTES`]; stops at the first chunk past the cap

@@ -23,7 +23,7 @@ use super::passwords::{self, Prepared};
 use crate::config::{FEED_BINDING, FEED_NAME};
 use crate::error::{ApiCode, ApiError};
 use crate::host::{now_ms, now_secs, random_id};
-use crate::http::{has_body, internal, json, read_body, FEED_URL, ORIGIN_URL};
+use crate::http::{chunks, has_body, internal, json, read_body, FEED_URL, ORIGIN_URL};
 use crate::routes::Route;
 
 type R<T> = std::result::Result<T, ApiError>;
@@ -299,7 +299,6 @@ async fn fetch_update_inner(env: &Env, since: u64) -> R<Fetched> {
 /// Reads an update's body piece by piece into an [`UpdateBytes`] sized by its `Content-Length`,
 /// so a large snapshot is never whole in JS memory and in the module's memory at once (the core
 /// then checks and decodes it where it lies). A body past the update size limit is cut off.
-/// Read through a reader that releases its lock when dropped, as request bodies are (http.rs).
 async fn read_update(resp: &Response) -> R<UpdateBytes> {
     let expected = resp
         .headers()
@@ -316,10 +315,9 @@ async fn read_update(resp: &Response) -> R<UpdateBytes> {
         ResponseBody::Empty => return Ok(received),
     };
     let mut body = wasm_streams::ReadableStream::from_raw(raw);
-    let mut chunks = pin!(body.get_reader().into_stream());
+    let mut chunks = pin!(chunks(&mut body));
     while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(worker::Error::from)?;
-        received.push(&js_sys::Uint8Array::new(&chunk).to_vec())?;
+        received.push(&chunk?)?;
     }
     Ok(received)
 }
