@@ -7,13 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds="${FUZZ_SECONDS:-15}"
 export RUSTC_BOOTSTRAP=1
-for target in validate_token apply_update load_keys decode_update; do
+for target in validate_token apply_update load_keys decode_update webauthn; do
   corpus="corpus/$target"
   mkdir -p "$corpus"
   case "$target" in
     validate_token) cp ../tests/samples/*.jwt "$corpus"/ ;;
     apply_update | decode_update) cp ../tests/samples/*.bin "$corpus"/ ;;
     load_keys) cp ../tests/samples/*.json "$corpus"/ ;;
+    webauthn) cp ../crates/epochgate-webauthn/tests/vectors/seeds/* "$corpus"/ ;;
   esac
   echo "[fuzz] $target for ${seconds}s"
   log="$(mktemp)"

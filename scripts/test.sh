@@ -29,9 +29,10 @@ stage() {
 stage "install tools" scripts/install-tools.sh
 stage "rustfmt" cargo fmt --all -- --check
 stage "clippy (native)" cargo clippy --workspace --all-targets --locked -- -D warnings
-stage "clippy (wasm32 faces)" cargo clippy --locked --target wasm32-unknown-unknown -p epochgate -p epochgate-wasm -p epochgate-worker -- -D warnings
+stage "clippy (wasm32 faces)" cargo clippy --locked --target wasm32-unknown-unknown -p epochgate -p epochgate-webauthn -p epochgate-wasm -p epochgate-worker -- -D warnings
 stage "core builds for wasm32" cargo build --locked --target wasm32-unknown-unknown -p epochgate
 stage "core tests" cargo test --locked -p epochgate
+stage "webauthn tests" cargo test --locked -p epochgate-webauthn
 stage "golden samples unchanged" bash -c 'cargo run -q --locked -p epochgate --example samples && git diff --exit-code -- tests/samples'
 stage "benches compile" cargo bench --locked -p epochgate --no-run
 stage "fuzz smoke" scripts/fuzz-smoke.sh
