@@ -60,6 +60,8 @@ fn tokens(n: usize) -> Vec<String> {
                     now: NOW,
                     ttl: None,
                     jti: None,
+                    auth_time: None,
+                    amr: None,
                 })
                 .unwrap()
         })

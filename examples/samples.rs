@@ -49,6 +49,8 @@ fn main() -> Result<(), Error> {
             now: NOW,
             ttl: None,
             jti: None,
+            auth_time: None,
+            amr: None,
         })?)
     };
     let phone = mint(&mut log, "alice", "alice-phone")?;

@@ -37,6 +37,8 @@ fn main() {
                     now,
                     ttl: None,
                     jti: None,
+                    auth_time: None,
+                    amr: None,
                 })
                 .unwrap()
         })

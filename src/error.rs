@@ -42,11 +42,15 @@ pub enum Reason {
     RevokedDevice,
     /// The revocation view is older than the configured maximum age; failing closed.
     StateStale,
+    /// The token is valid, but the user's authentication is older or made with other methods
+    /// than a step-up asks for (`auth_time`, `amr`): authenticate again. Only produced when a
+    /// step-up is asked, and only for a token that passed everything else.
+    InsufficientUserAuthentication,
 }
 
 impl Reason {
     /// Every reason, in the order of the token path.
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 17] = [
         Reason::TooLarge,
         Reason::Malformed,
         Reason::UnsupportedAlgorithm,
@@ -63,6 +67,7 @@ impl Reason {
         Reason::RevokedAll,
         Reason::RevokedDevice,
         Reason::StateStale,
+        Reason::InsufficientUserAuthentication,
     ];
 
     /// The stable machine-readable code (docs/CONTRACT.md section 3).
@@ -84,6 +89,7 @@ impl Reason {
             Reason::RevokedAll => "revoked_all",
             Reason::RevokedDevice => "revoked_device",
             Reason::StateStale => "state_stale",
+            Reason::InsufficientUserAuthentication => "insufficient_user_authentication",
         }
     }
 }
@@ -421,7 +427,7 @@ mod tests {
         for (i, l) in LogError::ALL.into_iter().enumerate() {
             assert_eq!(log_at(l), i, "{l:?}");
         }
-        // Reason: 16 arms in an exhaustive match, and 16 distinct entries in ALL.
+        // Reason: 17 arms in an exhaustive match, and 17 distinct entries in ALL.
         let arms = |r: Reason| match r {
             Reason::Malformed
             | Reason::TooLarge
@@ -438,7 +444,8 @@ mod tests {
             | Reason::WrongAudience
             | Reason::RevokedAll
             | Reason::RevokedDevice
-            | Reason::StateStale => 16,
+            | Reason::StateStale
+            | Reason::InsufficientUserAuthentication => 17,
         };
         let distinct: std::collections::BTreeSet<_> =
             Reason::ALL.iter().map(|r| r.code()).collect();

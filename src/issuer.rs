@@ -3,6 +3,7 @@
 use crate::error::{ConfigError, Error};
 use crate::ids::{AccountId, SessionId};
 use crate::keys::PrivateKey;
+use crate::step_up::{amr_problem, auth_time_problem};
 use crate::token::{encode, NewClaims, DEFAULT_TYPE};
 
 /// Default token lifetime: 30 days.
@@ -35,6 +36,12 @@ pub struct MintRequest<'a> {
     pub ttl: Option<u64>,
     /// An optional `jti`.
     pub jti: Option<&'a str>,
+    /// `auth_time`, when the user last authenticated (Unix seconds, 0 to 2⁵³ − 1); written only
+    /// when `Some`. A step-up's `max_age` is judged from it.
+    pub auth_time: Option<i64>,
+    /// `amr`, the methods of that authentication (1 to 16 distinct names of 1 to 32 bytes of
+    /// printable ASCII); written only when `Some`.
+    pub amr: Option<&'a [&'a str]>,
 }
 
 fn invalid(message: String) -> Error {
@@ -101,6 +108,12 @@ impl Issuer {
             .now
             .checked_add(ttl as i64)
             .ok_or_else(|| invalid("now + ttl overflows".into()))?;
+        if let Some(problem) = req.auth_time.and_then(auth_time_problem) {
+            return Err(invalid(problem));
+        }
+        if let Some(problem) = req.amr.and_then(amr_problem) {
+            return Err(invalid(problem));
+        }
         let claims = NewClaims {
             iss: &self.issuer,
             aud: &self.audience,
@@ -111,6 +124,8 @@ impl Issuer {
             iat: req.now,
             exp,
             jti: req.jti,
+            auth_time: req.auth_time,
+            amr: req.amr,
         };
         Ok(encode(&self.key, &self.token_type, &claims))
     }

@@ -15,6 +15,7 @@ mod json;
 mod keys;
 mod log;
 mod session;
+mod step_up;
 mod token;
 mod update;
 mod update_bytes;
@@ -29,6 +30,7 @@ pub use issuer::{Issuer, MintRequest, DEFAULT_TTL};
 pub use keys::{verify_raw, verify_raw_pieces, KeySet, PrivateKey, PublicKey};
 pub use log::{retention_horizon, MemoryStore, RevocationLog, RevocationStore};
 pub use session::Session;
+pub use step_up::{Insufficient, StepUp, MAX_AMR_METHODS, MAX_AMR_METHOD_BYTES, MAX_AUTH_TIME};
 pub use token::{UnverifiedToken, DEFAULT_TYPE, FORBIDDEN_HEADERS};
 pub use update::{
     Record, UnverifiedUpdate, Update, UpdateKind, MAX_UPDATE_BYTES, UPDATE_DOMAIN, UPDATE_VERSION,

@@ -33,6 +33,12 @@ pub struct Session {
     pub expires_at: i64,
     /// `nbf`, when present.
     pub not_before: Option<i64>,
+    /// `auth_time`, when present: when the user last authenticated (Unix seconds, 0 to 2⁵³ − 1),
+    /// which a re-authentication moves while the session stays.
+    pub auth_time: Option<i64>,
+    /// `amr`, when present: the methods of that authentication (RFC 8176 names such as `pwd`,
+    /// `otp`, `hwk`), 1 to 16 distinct names.
+    pub amr: Option<Vec<String>>,
     /// Every claim of the token, for applications that read their own claims.
     pub claims: Map<String, Value>,
 }

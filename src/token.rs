@@ -13,6 +13,7 @@ use crate::ids::{AccountId, DeviceSlot, Epoch, KeyId, SessionId};
 use crate::json;
 use crate::keys::{KeySet, PrivateKey};
 use crate::session::Session;
+use crate::step_up::{amr_problem, MAX_AUTH_TIME};
 
 /// Header members that are refused: each would change how the token is processed or let the
 /// token choose its own key.
@@ -232,6 +233,37 @@ fn parse_claims(payload: &[u8]) -> Result<Session, Refusal> {
     if all.contains_key("jti") {
         string("jti")?;
     }
+    let auth_time = if all.contains_key("auth_time") {
+        // At most 2^53 - 1, which fits an i64.
+        Some(ranged("auth_time", MAX_AUTH_TIME as u64)? as i64)
+    } else {
+        None
+    };
+    let amr = match all.get("amr") {
+        None => None,
+        Some(Value::Array(items)) => {
+            let methods = items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    Refusal::new(
+                        Reason::Malformed,
+                        "every member of \"amr\" must be a string",
+                    )
+                })?;
+            if let Some(problem) = amr_problem(&methods) {
+                return refuse(Reason::Malformed, problem);
+            }
+            Some(methods)
+        }
+        Some(_) => {
+            return refuse(
+                Reason::Malformed,
+                "the claim \"amr\" must be an array of strings",
+            )
+        }
+    };
     Ok(Session {
         issuer: string("iss")?.to_owned(),
         audience,
@@ -242,6 +274,8 @@ fn parse_claims(payload: &[u8]) -> Result<Session, Refusal> {
         issued_at: integer("iat")?,
         expires_at: integer("exp")?,
         not_before,
+        auth_time,
+        amr,
         claims: all,
     })
 }
@@ -268,6 +302,12 @@ pub(crate) struct NewClaims<'a> {
     /// `jti`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<&'a str>,
+    /// `auth_time`, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// `amr`, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amr: Option<&'a [&'a str]>,
 }
 
 #[derive(Serialize)]

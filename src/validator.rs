@@ -1,6 +1,6 @@
 //! The validator: the whole path of one token, in order —
 //! size → structure and header → key → signature → claims → issuer and audience → time →
-//! revocation epoch → freshness of the view — ending in exactly one [`Verdict`].
+//! revocation epoch → freshness of the view → step-up — ending in exactly one [`Verdict`].
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use crate::hash::KeyedState;
 use crate::ids::AccountKey;
 use crate::keys::KeySet;
 use crate::session::Session;
+use crate::step_up::StepUp;
 use crate::token::{UnverifiedToken, DEFAULT_TYPE};
 use crate::update::{Layout, UpdateKind};
 use crate::update_bytes::UpdateBytes;
@@ -40,6 +41,12 @@ pub struct Options {
     pub max_state_age: u64,
     /// Verified-token cache entries; 0 turns the cache off. Default 10000.
     pub cache_size: usize,
+    /// Step-up for every validation: seconds the user's authentication (`auth_time`) may be
+    /// old, else `insufficient_user_authentication`; `None` (default) asks no age.
+    pub max_auth_age: Option<u64>,
+    /// Step-up for every validation: methods that must all be in the token's `amr`; empty
+    /// (default) asks none.
+    pub required_amr: Vec<String>,
 }
 
 impl Default for Options {
@@ -52,6 +59,8 @@ impl Default for Options {
             token_type: DEFAULT_TYPE.to_owned(),
             max_state_age: 0,
             cache_size: 10_000,
+            max_auth_age: None,
+            required_amr: Vec::new(),
         }
     }
 }
@@ -92,6 +101,8 @@ pub struct Validator {
     view: RevocationView,
     cache: TokenCache,
     cache_hits: u64,
+    /// The options' step-up, checked once.
+    step_up: StepUp,
 }
 
 impl std::fmt::Debug for Validator {
@@ -141,6 +152,11 @@ impl Validator {
                 options.cache_size
             ));
         }
+        let step_up = StepUp {
+            max_age: options.max_auth_age,
+            required_amr: options.required_amr.clone(),
+        }
+        .checked()?;
         if let Some(rk) = &revocation_keys {
             if rk.shares_key_with(&keys) {
                 return Err(Error::config(
@@ -163,6 +179,7 @@ impl Validator {
             view: RevocationView::new(view_seed),
             cache,
             cache_hits: 0,
+            step_up,
         })
     }
 
@@ -196,8 +213,42 @@ impl Validator {
         self.cache_hits
     }
 
-    /// Validates `token` at `now` (Unix seconds). Never panics, for any input.
+    /// The step-up [`Validator::validate_with`] applies for `per_call`: the options' and the
+    /// call's together (the smaller age, every method of either). A refusal with
+    /// `insufficient_user_authentication` was judged against this, so a caller can tell the
+    /// client what it asked.
+    pub fn step_up_for(&self, per_call: &StepUp) -> StepUp {
+        self.step_up.and(per_call)
+    }
+
+    /// Validates `token` at `now` (Unix seconds) with the options' step-up, if any. Never
+    /// panics, for any input.
     pub fn validate(&mut self, token: &str, now: i64) -> Verdict {
+        self.validate_with(token, now, &StepUp::default())
+    }
+
+    /// Validates `token` at `now` and then asks `step_up` of it on top of the options' step-up
+    /// ([`Validator::step_up_for`]): the last step, so a token refused for anything else — a
+    /// revocation, a stale view — keeps that reason. A `step_up` no token could meet (see
+    /// [`StepUp::checked`]) refuses every token: it fails closed. Never panics, for any input.
+    pub fn validate_with(&mut self, token: &str, now: i64, step_up: &StepUp) -> Verdict {
+        let session = match self.validate_token(token, now) {
+            Verdict::Valid(session) => session,
+            refused => return refused,
+        };
+        let asked = if step_up.is_empty() {
+            std::borrow::Cow::Borrowed(&self.step_up)
+        } else {
+            std::borrow::Cow::Owned(self.step_up_for(step_up))
+        };
+        match asked.check(&session, now, self.options.clock_tolerance) {
+            Ok(()) => Verdict::Valid(session),
+            Err(why) => refused(Reason::InsufficientUserAuthentication, why.to_string()),
+        }
+    }
+
+    /// Steps 1 to 9 of the token path: everything but the step-up.
+    fn validate_token(&mut self, token: &str, now: i64) -> Verdict {
         if token.len() > self.options.max_token_bytes {
             return refused(
                 Reason::TooLarge,

@@ -116,17 +116,27 @@ proptest! {
         epoch in 0u64..=4_294_967_295,
         now in 0i64..4_000_000_000,
         ttl in 1u64..10_000_000,
+        auth_time in prop::option::of(prop_oneof![0i64..4_000_000_000, Just(epochgate::MAX_AUTH_TIME)]),
+        amr in prop::option::of(prop::collection::btree_set("[ -~]{1,32}", 1..=16)),
     ) {
-        let token = issuer().mint(&MintRequest { account: &account, session: &session, device, epoch, now, ttl: Some(ttl), jti: None }).unwrap();
+        let methods: Option<Vec<&str>> = amr.as_ref().map(|m| m.iter().map(String::as_str).collect());
+        let token = issuer().mint(&MintRequest {
+            account: &account, session: &session, device, epoch, now, ttl: Some(ttl), jti: None,
+            auth_time, amr: methods.as_deref(),
+        }).unwrap();
         let verdict = validator().validate(&token, now);
         let s = verdict.session().unwrap();
         prop_assert_eq!(s.account.as_str(), account.as_str());
         prop_assert_eq!(s.session.as_str(), session.as_str());
         prop_assert_eq!((u32::from(s.device.0), u64::from(s.epoch.0), s.issued_at, s.expires_at), (device, epoch, now, now + ttl as i64));
+        prop_assert_eq!(s.auth_time, auth_time);
+        prop_assert_eq!(s.amr.as_ref().map(|m| m.iter().map(String::as_str).collect::<Vec<_>>()), methods.clone());
         // encode(decode(x)) == x: minting the decoded claims again gives the same token.
+        let decoded: Option<Vec<&str>> = s.amr.as_ref().map(|m| m.iter().map(String::as_str).collect());
         let again = issuer().mint(&MintRequest {
             account: s.account.as_str(), session: s.session.as_str(), device: s.device.0.into(), epoch: s.epoch.0.into(),
             now: s.issued_at, ttl: Some((s.expires_at - s.issued_at) as u64), jti: None,
+            auth_time: s.auth_time, amr: decoded.as_deref(),
         }).unwrap();
         prop_assert_eq!(again, token);
     }
@@ -178,8 +188,11 @@ proptest! {
 /// One step of the model test.
 #[derive(Clone, Debug)]
 enum Op {
+    /// A sign-in; `auth` makes its token carry `auth_time` (`now` minus `ago`, which may be
+    /// negative: a clock ahead) and the methods `AMRS[amr]`.
     SignIn {
         account: u8,
+        auth: Option<(i64, usize)>,
     },
     SignOutDevice {
         account: u8,
@@ -204,7 +217,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0u8..4).prop_map(|account| Op::SignIn { account }),
+        3 => (0u8..4, prop::option::of((-40i64..=40, 0..AMRS.len()))).prop_map(|(account, auth)| Op::SignIn { account, auth }),
         2 => (0u8..4, any::<u8>()).prop_map(|(account, pick)| Op::SignOutDevice { account, pick }),
         1 => (0u8..4).prop_map(|account| Op::SignOutAll { account }),
         2 => Just(Op::PublishDelta),
@@ -219,6 +232,43 @@ struct Minted {
     account: String,
     device: DeviceSlot,
     epoch: Epoch,
+    auth_time: Option<i64>,
+    amr: Option<&'static [&'static str]>,
+}
+
+/// The methods tokens of the model carry (docs/CONTRACT.md section 1), and none.
+const AMRS: [Option<&[&str]>; 5] = [
+    None,
+    Some(&["pwd"]),
+    Some(&["pwd", "otp", "mfa"]),
+    Some(&["otp"]),
+    Some(&["hwk", "user", "mfa"]),
+];
+
+/// A step-up the model asks: small ages, so tokens of the run both meet and miss them.
+fn step_up() -> impl Strategy<Value = epochgate::StepUp> {
+    (
+        prop::option::of(0u64..40),
+        prop::sample::subsequence(vec!["pwd", "otp", "mfa", "hwk"], 0..=2),
+    )
+        .prop_map(|(max_age, methods)| epochgate::StepUp {
+            max_age,
+            required_amr: methods.into_iter().map(str::to_owned).collect(),
+        })
+}
+
+/// The model of a step-up: the age `now − auth_time` at most `max_age`, `auth_time` not beyond
+/// `now + tolerance`, every asked method in `amr`.
+fn meets(step: &epochgate::StepUp, t: &Minted, now: i64, tolerance: i64) -> bool {
+    let age_ok = step.max_age.is_none_or(|max| {
+        t.auth_time
+            .is_some_and(|at| at <= now + tolerance && now - at <= max as i64)
+    });
+    let amr_ok = step
+        .required_amr
+        .iter()
+        .all(|m| t.amr.is_some_and(|amr| amr.contains(&m.as_str())));
+    age_ok && amr_ok
 }
 
 proptest! {
@@ -228,10 +278,18 @@ proptest! {
     /// reference model that keeps the origin's state at every sequence. At every step the
     /// validator must judge every token exactly as the model does at the validator's sequence:
     /// no token revoked in an applied update is accepted, and no unrevoked token is refused.
+    /// Tokens carry random `auth_time`/`amr`, and a random step-up — asked by the validator's
+    /// options or per call — refuses exactly the unrevoked tokens the step-up model says miss it.
     #[test]
-    fn revocation_model(ops in prop::collection::vec(op(), 1..60), cached in any::<bool>()) {
+    fn revocation_model(ops in prop::collection::vec(op(), 1..60), cached in any::<bool>(), step in step_up(), in_options in any::<bool>()) {
         let mut log = RevocationLog::new(update_key());
-        let mut v = validator_with(epochgate::Options { cache_size: if cached { 100 } else { 0 }, ..options() });
+        let mut v = validator_with(epochgate::Options {
+            cache_size: if cached { 100 } else { 0 },
+            max_auth_age: if in_options { step.max_age } else { None },
+            required_amr: if in_options { step.required_amr.clone() } else { vec![] },
+            ..options()
+        });
+        let tolerance = options().clock_tolerance as i64;
         // The reference: per sequence, each account's (epoch, revoked slots).
         let mut history: Vec<HashMap<String, (u32, Vec<u16>)>> = vec![HashMap::new()];
         let mut current: Expected = HashMap::new();
@@ -243,7 +301,7 @@ proptest! {
             now += 1;
             let before_seq = log.seq().unwrap();
             match op {
-                Op::SignIn { account } => {
+                Op::SignIn { account, auth } => {
                     let name = format!("acct-{account}");
                     let slot = log.allocate_device(&id(&name)).unwrap();
                     let entry = current.entry(name.clone()).or_insert((0, vec![], 0));
@@ -251,8 +309,13 @@ proptest! {
                     entry.2 += 1;
                     let epoch = log.epoch_of(&id(&name)).unwrap();
                     prop_assert_eq!(epoch.0, entry.0);
-                    let token = mint(&name, &format!("s{}", tokens.len()), slot.0.into(), epoch.0.into(), now);
-                    tokens.push(Minted { token, account: name, device: slot, epoch });
+                    let auth_time = auth.map(|(ago, _)| now - ago);
+                    let amr = auth.and_then(|(_, pick)| AMRS[pick]);
+                    let token = issuer().mint(&MintRequest {
+                        account: &name, session: &format!("s{}", tokens.len()), device: slot.0.into(),
+                        epoch: epoch.0.into(), now, ttl: None, jti: None, auth_time, amr,
+                    }).unwrap();
+                    tokens.push(Minted { token, account: name, device: slot, epoch, auth_time, amr });
                 }
                 Op::SignOutDevice { account, pick } => {
                     model_sign_out_device(&mut log, &mut current, account, pick);
@@ -297,7 +360,11 @@ proptest! {
                         None
                     }
                 });
-                prop_assert_eq!(v.validate(&t.token, now).reason(), expected, "token of {} dev {} epo {}", t.account, t.device.0, t.epoch.0);
+                let insufficient = (!meets(&step, t, now, tolerance)).then_some(Reason::InsufficientUserAuthentication);
+                let asked = if in_options { expected.or(insufficient) } else { expected };
+                prop_assert_eq!(v.validate(&t.token, now).reason(), asked, "token of {} dev {} epo {}", t.account, t.device.0, t.epoch.0);
+                prop_assert_eq!(v.validate_with(&t.token, now, &step).reason(), expected.or(insufficient),
+                    "token of {} auth_time {:?} amr {:?} at {} under {:?}", t.account, t.auth_time, t.amr, now, step);
             }
         }
 
@@ -305,7 +372,8 @@ proptest! {
         v.apply_revocation(&log.snapshot(now).unwrap(), now).unwrap();
         for t in &tokens {
             let state = log.state_of(&id(&t.account)).unwrap().state;
-            prop_assert_eq!(v.validate(&t.token, now).reason(), state.check(t.epoch, t.device));
+            let insufficient = (!meets(&step, t, now, tolerance)).then_some(Reason::InsufficientUserAuthentication);
+            prop_assert_eq!(v.validate_with(&t.token, now, &step).reason(), state.check(t.epoch, t.device).or(insufficient));
         }
     }
 }
@@ -414,7 +482,7 @@ proptest! {
                     let issued = now - i64::from(age);
                     let token = issuer().mint(&MintRequest {
                         account: &name, session: &format!("s{}", tokens.len()), device: slot.0.into(),
-                        epoch: epoch.0.into(), now: issued, ttl: Some(ttl), jti: None,
+                        epoch: epoch.0.into(), now: issued, ttl: Some(ttl), jti: None, auth_time: None, amr: None,
                     }).unwrap();
                     tokens.push(TimedToken { token, account: name, device: slot, epoch, issued_at: issued, expires_at: issued + ttl as i64 });
                 }

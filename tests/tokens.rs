@@ -616,6 +616,8 @@ fn key_rotation_by_kid() {
             now: NOW,
             ttl: None,
             jti: Some("j-1"),
+            auth_time: None,
+            amr: None,
         })
         .unwrap();
     assert_eq!(v.validate(&old_token, NOW).reason(), None);
@@ -737,4 +739,444 @@ fn cache_gives_the_same_verdicts_and_still_checks_revocation() {
         );
     }
     assert_eq!(small.cached_tokens(), 3);
+}
+
+/// A token for `acct` (slot 0, epoch 0, issued at `NOW`) with these authentication claims.
+fn mint_auth(auth_time: Option<i64>, amr: Option<&[&str]>) -> String {
+    issuer()
+        .mint(&epochgate::MintRequest {
+            account: "acct",
+            session: "sess",
+            device: 0,
+            epoch: 0,
+            now: NOW,
+            ttl: None,
+            jti: None,
+            auth_time,
+            amr,
+        })
+        .unwrap()
+}
+
+const MAX_AUTH_TIME: i64 = (1 << 53) - 1;
+
+#[test]
+fn auth_time_and_amr_are_optional_and_read_into_the_session() {
+    let token = mint_auth(Some(NOW - 10), Some(&["pwd", "otp", "mfa"]));
+    let verdict = validator().validate(&token, NOW);
+    let s = verdict.session().unwrap();
+    assert_eq!(s.auth_time, Some(NOW - 10));
+    assert_eq!(
+        s.amr.as_deref(),
+        Some(&["pwd".to_owned(), "otp".into(), "mfa".into()][..])
+    );
+    assert_eq!(s.claims["auth_time"], NOW - 10);
+    assert_eq!(s.claims["amr"], json!(["pwd", "otp", "mfa"]));
+
+    // Without them (every token minted before): valid, and nothing is invented.
+    let old = mint("acct", "sess", 0, 0, NOW);
+    let verdict = validator().validate(&old, NOW);
+    let s = verdict.session().unwrap();
+    assert_eq!((s.auth_time, s.amr.as_ref()), (None, None));
+    assert!(!s.claims.contains_key("auth_time") && !s.claims.contains_key("amr"));
+
+    // The edges of what is accepted.
+    let widest: Vec<String> = (0..16).map(|i| format!("m{i}")).collect();
+    let good: Vec<(&str, serde_json::Value)> = vec![
+        ("auth_time", json!(0)),
+        ("auth_time", json!(MAX_AUTH_TIME)),
+        ("amr", json!(["x"])),
+        ("amr", json!(["y".repeat(32)])),
+        ("amr", json!(widest)),
+        ("amr", json!([" !~", "hwk"])),
+    ];
+    for (name, value) in good {
+        assert_eq!(
+            reason(&with_claims(|c| {
+                c.insert(name.into(), value.clone());
+            })),
+            None,
+            "{name}: {value}"
+        );
+    }
+}
+
+#[test]
+fn auth_time_and_amr_of_the_wrong_type_or_range_are_malformed() {
+    let too_many: Vec<String> = (0..17).map(|i| format!("m{i}")).collect();
+    let bad: Vec<(&str, serde_json::Value)> = vec![
+        ("auth_time", json!("1800000000")),
+        ("auth_time", json!(1.5)),
+        ("auth_time", json!(1.8e9)),
+        ("auth_time", json!(-1)),
+        ("auth_time", json!(MAX_AUTH_TIME + 1)),
+        ("auth_time", json!(u64::MAX)),
+        ("auth_time", json!(null)),
+        ("amr", json!("pwd")),
+        ("amr", json!({"0": "pwd"})),
+        ("amr", json!(null)),
+        ("amr", json!([])),
+        ("amr", json!([1])),
+        ("amr", json!(["pwd", 1])),
+        ("amr", json!(["pwd", ["otp"]])),
+        ("amr", json!([""])),
+        ("amr", json!(["y".repeat(33)])),
+        ("amr", json!(["pwd", "otp", "pwd"])),
+        ("amr", json!(too_many)),
+        ("amr", json!(["a\nb"])),
+        ("amr", json!(["\u{7f}"])),
+        ("amr", json!(["é"])),
+    ];
+    for (name, value) in bad {
+        assert_eq!(
+            reason(&with_claims(|c| {
+                c.insert(name.into(), value.clone());
+            })),
+            Some(Reason::Malformed),
+            "{name}: {value}"
+        );
+    }
+}
+
+#[test]
+fn the_issuer_writes_auth_time_and_amr_and_checks_them() {
+    let token = mint_auth(Some(NOW - 5), Some(&["hwk", "user", "mfa"]));
+    let s = validator()
+        .validate(&token, NOW)
+        .session()
+        .cloned()
+        .unwrap();
+    assert_eq!(s.auth_time, Some(NOW - 5));
+    assert_eq!(s.amr.unwrap(), ["hwk", "user", "mfa"]);
+    // Each is written only when given.
+    let s = validator()
+        .validate(&mint_auth(Some(NOW), None), NOW)
+        .session()
+        .cloned()
+        .unwrap();
+    assert_eq!((s.auth_time, s.amr), (Some(NOW), None));
+    assert!(!s.claims.contains_key("amr"));
+    let s = validator()
+        .validate(&mint_auth(None, Some(&["otp"])), NOW)
+        .session()
+        .cloned()
+        .unwrap();
+    assert_eq!(s.auth_time, None);
+    assert!(!s.claims.contains_key("auth_time"));
+
+    let refuse = |auth_time: Option<i64>, amr: Option<&[&str]>| {
+        issuer()
+            .mint(&epochgate::MintRequest {
+                account: "acct",
+                session: "sess",
+                device: 0,
+                epoch: 0,
+                now: NOW,
+                ttl: None,
+                jti: None,
+                auth_time,
+                amr,
+            })
+            .unwrap_err()
+            .code()
+    };
+    let long = "y".repeat(33);
+    let too_many: Vec<String> = (0..17).map(|i| format!("m{i}")).collect();
+    let too_many: Vec<&str> = too_many.iter().map(String::as_str).collect();
+    assert_eq!(refuse(Some(-1), None), "invalid_claim");
+    assert_eq!(refuse(Some(MAX_AUTH_TIME + 1), None), "invalid_claim");
+    assert_eq!(refuse(None, Some(&[])), "invalid_claim");
+    assert_eq!(refuse(None, Some(&[""])), "invalid_claim");
+    assert_eq!(refuse(None, Some(&[&long])), "invalid_claim");
+    assert_eq!(refuse(None, Some(&["pwd", "pwd"])), "invalid_claim");
+    assert_eq!(refuse(None, Some(&too_many)), "invalid_claim");
+    assert_eq!(refuse(None, Some(&["tab\t"])), "invalid_claim");
+    // The limits themselves are accepted.
+    let widest = mint_auth(Some(MAX_AUTH_TIME), Some(&too_many[..16]));
+    let s = validator()
+        .validate(&widest, NOW)
+        .session()
+        .cloned()
+        .unwrap();
+    assert_eq!(s.amr.map(|m| m.len()), Some(16));
+    let longest = mint_auth(Some(0), Some(&[&long[1..]]));
+    assert_eq!(validator().validate(&longest, NOW).reason(), None);
+}
+
+fn step(max_age: Option<u64>, required_amr: &[&str]) -> epochgate::StepUp {
+    epochgate::StepUp {
+        max_age,
+        required_amr: required_amr.iter().map(|m| (*m).to_owned()).collect(),
+    }
+}
+
+fn stepped(token: &str, now: i64, step_up: &epochgate::StepUp) -> Option<Reason> {
+    validator().validate_with(token, now, step_up).reason()
+}
+
+const INSUFFICIENT: Option<Reason> = Some(Reason::InsufficientUserAuthentication);
+
+#[test]
+fn step_up_max_age_counts_from_auth_time_without_tolerance() {
+    let token = mint_auth(Some(NOW - 300), Some(&["pwd"]));
+    let five_minutes = step(Some(300), &[]);
+    assert_eq!(
+        stepped(&token, NOW, &five_minutes),
+        None,
+        "exactly at the limit"
+    );
+    assert_eq!(
+        stepped(&token, NOW + 1, &five_minutes),
+        INSUFFICIENT,
+        "one second over: the clock tolerance is not added to an age"
+    );
+    assert_eq!(stepped(&token, NOW + 1, &step(Some(301), &[])), None);
+    assert_eq!(stepped(&token, NOW + 1, &step(None, &[])), None);
+    // No auth_time: no age can be shown.
+    assert_eq!(
+        stepped(
+            &mint_auth(None, Some(&["pwd"])),
+            NOW,
+            &step(Some(1_000_000), &[])
+        ),
+        INSUFFICIENT
+    );
+    // An auth_time in the future within the tolerance is a clock difference; beyond, a lie.
+    let ahead = |secs: i64| mint_auth(Some(NOW + secs), None);
+    assert_eq!(stepped(&ahead(30), NOW, &step(Some(0), &[])), None);
+    assert_eq!(stepped(&ahead(31), NOW, &step(Some(0), &[])), INSUFFICIENT);
+    assert_eq!(
+        stepped(&ahead(31), NOW, &step(Some(u64::MAX), &[])),
+        INSUFFICIENT
+    );
+    // Asking nothing: the same token is valid whatever its claims.
+    assert_eq!(stepped(&ahead(31), NOW, &step(None, &[])), None);
+}
+
+#[test]
+fn step_up_methods_must_all_be_in_amr() {
+    let passkey = mint_auth(Some(NOW), Some(&["hwk", "user", "mfa"]));
+    assert_eq!(stepped(&passkey, NOW, &step(None, &["hwk"])), None);
+    assert_eq!(stepped(&passkey, NOW, &step(None, &["mfa", "hwk"])), None);
+    assert_eq!(
+        stepped(&passkey, NOW, &step(None, &["hwk", "otp"])),
+        INSUFFICIENT
+    );
+    assert_eq!(stepped(&passkey, NOW, &step(None, &["pwd"])), INSUFFICIENT);
+    assert_eq!(
+        stepped(&mint_auth(Some(NOW), None), NOW, &step(None, &["hwk"])),
+        INSUFFICIENT,
+        "no amr"
+    );
+    // Both asked: both must hold.
+    assert_eq!(stepped(&passkey, NOW + 60, &step(Some(60), &["hwk"])), None);
+    assert_eq!(
+        stepped(&passkey, NOW + 61, &step(Some(60), &["hwk"])),
+        INSUFFICIENT
+    );
+    assert_eq!(
+        stepped(&passkey, NOW, &step(Some(60), &["otp"])),
+        INSUFFICIENT
+    );
+}
+
+#[test]
+fn step_up_says_what_is_missing() {
+    let passkey = mint_auth(Some(NOW - 301), Some(&["hwk", "user", "mfa"]));
+    let session = validator()
+        .validate(&passkey, NOW)
+        .session()
+        .cloned()
+        .unwrap();
+    let old = mint_auth(None, None);
+    let bare = validator().validate(&old, NOW).session().cloned().unwrap();
+    use epochgate::Insufficient;
+    assert_eq!(
+        step(Some(300), &[]).check(&session, NOW, 30),
+        Err(Insufficient::TooOld {
+            age: 301,
+            max_age: 300
+        })
+    );
+    assert_eq!(
+        step(Some(300), &[]).check(&bare, NOW, 30),
+        Err(Insufficient::NoAuthTime)
+    );
+    assert_eq!(
+        step(Some(300), &[]).check(&session, NOW - 332, 30),
+        Err(Insufficient::InFuture {
+            auth_time: NOW - 301
+        })
+    );
+    assert_eq!(
+        step(None, &["hwk"]).check(&bare, NOW, 30),
+        Err(Insufficient::NoAmr)
+    );
+    assert_eq!(
+        step(None, &["otp", "hwk", "pwd"]).check(&session, NOW, 30),
+        Err(Insufficient::MissingMethods(vec![
+            "otp".into(),
+            "pwd".into()
+        ]))
+    );
+    let verdict = validator().validate_with(&passkey, NOW, &step(None, &["otp"]));
+    let epochgate::Verdict::Refused(refusal) = verdict else {
+        panic!("{verdict:?}")
+    };
+    assert_eq!(refusal.reason.code(), "insufficient_user_authentication");
+    assert!(refusal.message.contains("otp"), "{}", refusal.message);
+}
+
+#[test]
+fn step_up_comes_after_revocation_and_freshness() {
+    let mut v = validator();
+    let mut log = epochgate::RevocationLog::new(update_key());
+    let dev = log.allocate_device(&id("acct")).unwrap();
+    assert_eq!(dev.0, 0);
+    let token = mint_auth(None, None);
+    let demanding = step(Some(60), &["hwk"]);
+    assert_eq!(
+        v.validate_with(&token, NOW, &demanding).reason(),
+        INSUFFICIENT
+    );
+    log.revoke_all(&id("acct")).unwrap();
+    v.apply_revocation(&log.delta_since(0, NOW).unwrap(), NOW)
+        .unwrap();
+    assert_eq!(
+        v.validate_with(&token, NOW, &demanding).reason(),
+        Some(Reason::RevokedAll)
+    );
+    let mut stale = validator_with(Options {
+        max_state_age: 60,
+        ..options()
+    });
+    let good = mint_auth(Some(NOW), Some(&["hwk"]));
+    assert_eq!(
+        stale.validate_with(&good, NOW, &demanding).reason(),
+        Some(Reason::StateStale)
+    );
+    assert_eq!(
+        stale.validate_with(&token, NOW, &demanding).reason(),
+        Some(Reason::StateStale),
+        "a stale view keeps its reason even for a token that would fail the step-up"
+    );
+    // Expired, too: a refused token is never reported as merely insufficient.
+    assert_eq!(
+        v.validate_with(&token, NOW + 2_592_000 + 30, &demanding)
+            .reason(),
+        Some(Reason::Expired)
+    );
+}
+
+#[test]
+fn step_up_from_the_options_applies_to_every_validation() {
+    let mut v = validator_with(Options {
+        max_auth_age: Some(300),
+        required_amr: vec!["mfa".into()],
+        ..options()
+    });
+    let fresh_mfa = mint_auth(Some(NOW - 300), Some(&["pwd", "otp", "mfa"]));
+    let fresh_pwd = mint_auth(Some(NOW), Some(&["pwd"]));
+    let old = mint("acct", "sess", 0, 0, NOW);
+    assert_eq!(v.validate(&fresh_mfa, NOW).reason(), None);
+    assert_eq!(v.validate(&fresh_mfa, NOW + 1).reason(), INSUFFICIENT);
+    assert_eq!(v.validate(&fresh_pwd, NOW).reason(), INSUFFICIENT);
+    assert_eq!(v.validate(&old, NOW).reason(), INSUFFICIENT);
+    // A call adds to the options, never relaxes them: the smaller age, every method.
+    assert_eq!(
+        v.validate_with(&fresh_mfa, NOW, &step(Some(1000), &[]))
+            .reason(),
+        None
+    );
+    assert_eq!(
+        v.validate_with(&fresh_mfa, NOW + 1, &step(Some(1000), &[]))
+            .reason(),
+        INSUFFICIENT
+    );
+    assert_eq!(
+        v.validate_with(&fresh_mfa, NOW, &step(Some(299), &[]))
+            .reason(),
+        INSUFFICIENT
+    );
+    assert_eq!(
+        v.validate_with(&fresh_mfa, NOW, &step(None, &["otp"]))
+            .reason(),
+        None
+    );
+    assert_eq!(
+        v.validate_with(&fresh_mfa, NOW, &step(None, &["hwk"]))
+            .reason(),
+        INSUFFICIENT
+    );
+    assert_eq!(
+        v.step_up_for(&step(Some(1000), &["hwk", "mfa"])),
+        step(Some(300), &["mfa", "hwk"])
+    );
+    assert_eq!(v.step_up_for(&step(None, &[])), step(Some(300), &["mfa"]));
+    // Without options, no step-up: every token without the claims stays valid.
+    assert_eq!(validator().validate(&old, NOW).reason(), None);
+    assert_eq!(
+        validator().step_up_for(&step(None, &[])),
+        epochgate::StepUp::default()
+    );
+}
+
+#[test]
+fn the_cache_does_not_skip_the_step_up() {
+    let mut v = validator();
+    let token = mint_auth(Some(NOW - 100), Some(&["pwd"]));
+    assert_eq!(v.validate(&token, NOW).reason(), None);
+    assert_eq!(
+        v.validate_with(&token, NOW, &step(Some(99), &[])).reason(),
+        INSUFFICIENT
+    );
+    assert_eq!(
+        v.validate_with(&token, NOW, &step(None, &["otp"])).reason(),
+        INSUFFICIENT
+    );
+    assert_eq!(
+        v.validate_with(&token, NOW, &step(Some(100), &["pwd"]))
+            .reason(),
+        None
+    );
+    assert_eq!(v.cache_hits(), 3);
+}
+
+#[test]
+fn step_up_options_are_checked() {
+    let keys = || KeySet::new(vec![token_key().public()]).unwrap();
+    let build = |max_auth_age: Option<u64>, required_amr: &[&str]| {
+        Validator::new(
+            Options {
+                max_auth_age,
+                required_amr: required_amr.iter().map(|m| (*m).to_owned()).collect(),
+                ..options()
+            },
+            keys(),
+            None,
+            [0; 16],
+        )
+        .map(|_| ())
+        .map_err(|e| e.code())
+    };
+    assert_eq!(
+        build(Some(MAX_AUTH_TIME as u64 + 1), &[]),
+        Err("invalid_option")
+    );
+    assert_eq!(build(None, &[""]), Err("invalid_option"));
+    assert_eq!(build(None, &["hwk", "hwk"]), Err("invalid_option"));
+    assert_eq!(build(None, &["a\u{0}"]), Err("invalid_option"));
+    let long = "y".repeat(33);
+    assert_eq!(build(None, &[&long]), Err("invalid_option"));
+    let too_many: Vec<String> = (0..17).map(|i| format!("m{i}")).collect();
+    let too_many: Vec<&str> = too_many.iter().map(String::as_str).collect();
+    assert_eq!(build(None, &too_many), Err("invalid_option"));
+    assert_eq!(build(None, &too_many[..16]), Ok(()));
+    assert_eq!(build(Some(0), &["hwk"]), Ok(()));
+    assert_eq!(build(Some(MAX_AUTH_TIME as u64), &[]), Ok(()));
+    assert_eq!(
+        step(Some(1), &["pwd", ""]).checked().map_err(|e| e.code()),
+        Err("invalid_option")
+    );
+    assert!(step(None, &[]).checked().unwrap().is_empty());
 }

@@ -476,6 +476,8 @@ fn records_leave_updates_a_horizon_after_their_last_change() {
             now: NOW,
             ttl: Some(TTL),
             jti: None,
+            auth_time: None,
+            amr: None,
         })
         .unwrap();
     log.revoke_device(&id("a"), a).unwrap();
@@ -542,6 +544,8 @@ fn a_record_stays_while_it_can_refuse_a_token() {
             now: t,
             ttl: Some(TTL),
             jti: None,
+            auth_time: None,
+            amr: None,
         })
         .unwrap();
     log.revoke_device(&id("a"), slot).unwrap();

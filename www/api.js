@@ -10,7 +10,8 @@ import { retryText } from './time.js';
  */
 export const TOKEN_REASONS = Object.freeze(['malformed', 'too_large', 'unsupported_algorithm', 'forbidden_header',
   'unknown_key', 'bad_signature', 'wrong_type', 'missing_claim', 'expired', 'not_yet_valid',
-  'issued_in_future', 'wrong_issuer', 'wrong_audience', 'revoked_all', 'revoked_device', 'state_stale']);
+  'issued_in_future', 'wrong_issuer', 'wrong_audience', 'revoked_all', 'revoked_device', 'state_stale',
+  'insufficient_user_authentication']);
 
 /** A failed request: HTTP `status` (0 when the server was not reached) and the API's `code`. */
 export class ApiError extends Error {
@@ -30,11 +31,12 @@ export function retryAfterSeconds(value, now = Date.now()) {
 }
 
 /**
- * Refusals that say nothing about the token: `state_stale` means the edge cannot confirm
- * sign-outs right now (its revocation view is too old), so a token that is fine is refused too.
- * The session keeps its token and tries again; only a definitive refusal ends it.
+ * Refusals that do not end the session: `state_stale` means the edge cannot confirm sign-outs
+ * right now (its revocation view is too old), so a token that is fine is refused too;
+ * `insufficient_user_authentication` means the token is fine but the route asks for a more recent
+ * or stronger sign-in (step-up). The session keeps its token; only a definitive refusal ends it.
  */
-export const NOT_DEFINITIVE = Object.freeze(['state_stale']);
+export const NOT_DEFINITIVE = Object.freeze(['state_stale', 'insufficient_user_authentication']);
 
 /**
  * Whether a 401 ends the session: about the token itself (the edge's `WWW-Authenticate: Bearer

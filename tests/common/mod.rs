@@ -63,6 +63,8 @@ pub fn mint(account: &str, session: &str, device: u32, epoch: u64, now: i64) -> 
             now,
             ttl: None,
             jti: None,
+            auth_time: None,
+            amr: None,
         })
         .unwrap()
 }

@@ -18,6 +18,7 @@ const REASONS = new Set([
   'malformed', 'too_large', 'unsupported_algorithm', 'forbidden_header', 'unknown_key',
   'bad_signature', 'wrong_type', 'missing_claim', 'expired', 'not_yet_valid', 'issued_in_future',
   'wrong_issuer', 'wrong_audience', 'revoked_all', 'revoked_device', 'state_stale',
+  'insufficient_user_authentication',
 ]);
 
 function throwsCode(fn, code) {
@@ -239,7 +240,7 @@ test('the generated TypeScript declarations use the hand-written types', () => {
   for (const line of [
     'export function generateKeyPair(kid: string): KeyPair;',
     'constructor(options: ValidatorOptions);',
-    'validate(token: string, now?: number | null): Verdict;',
+    'validate(token: string, now?: number | null, stepUp?: StepUp | null): Verdict;',
     'applyRevocation(update: Uint8Array | ArrayBuffer | UpdateBytes, now?: number | null): number;',
     'constructor(expectedLength?: number | null);',
     'push(chunk: Uint8Array | ArrayBuffer): void;',

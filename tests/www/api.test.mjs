@@ -145,7 +145,10 @@ test('the token refusal rule and the reason list', () => {
   assert.equal(TOKEN_REASONS.length, new Set(TOKEN_REASONS).size);
   assert.ok(Object.isFrozen(TOKEN_REASONS));
   for (const reason of TOKEN_REASONS) assert.equal(isTokenRefusal(401, '', reason), !NOT_DEFINITIVE.includes(reason), reason);
-  assert.deepEqual([...NOT_DEFINITIVE], ['state_stale']);
+  assert.deepEqual([...NOT_DEFINITIVE], ['state_stale', 'insufficient_user_authentication']);
+  // A step-up refusal keeps the session whatever the challenge says.
+  assert.equal(isTokenRefusal(401, 'Bearer error="insufficient_user_authentication"', 'insufficient_user_authentication'), false);
+  assert.equal(isTokenRefusal(401, 'Bearer error="invalid_token"', 'insufficient_user_authentication'), false);
   assert.equal(isTokenRefusal(401, 'Bearer error="invalid_token"', 'whatever'), true);
   assert.equal(isTokenRefusal(401, 'Bearer realm="epochgate"', 'totp_required'), false);
   assert.equal(isTokenRefusal(403, 'Bearer error="invalid_token"', 'expired'), false);

@@ -38,7 +38,8 @@ impl Issuer {
             .map_err(from_core)
     }
 
-    /// Mints one token: `iat` is `now` (the host clock when omitted), `exp` is `now + ttl`.
+    /// Mints one token: `iat` is `now` (the host clock when omitted), `exp` is `now + ttl`;
+    /// `authTime` and `amr`, when given, say when and how the user authenticated (step-up).
     /// Throws an `Error` with `.code` `invalid_claim` when a field is missing or out of range.
     pub fn mint(
         &self,
@@ -48,7 +49,9 @@ impl Issuer {
             &request,
             "issuer.mint(request)",
             INVALID_CLAIM,
-            &["account", "session", "device", "epoch", "now", "ttl", "jti"],
+            &[
+                "account", "session", "device", "epoch", "now", "ttl", "jti", "authTime", "amr",
+            ],
         )?;
         let account = fields.string("account")?;
         let session = fields.string("session")?;
@@ -63,6 +66,14 @@ impl Issuer {
         let now = fields.now("now")?;
         let ttl = fields.opt_whole("ttl", MAX_SAFE_INTEGER)?;
         let jti = fields.opt_string("jti")?;
+        // At most 2^53 - 1, which fits an i64.
+        let auth_time = fields
+            .opt_whole("authTime", MAX_SAFE_INTEGER)?
+            .map(|t| t as i64);
+        let amr = fields.opt_strings("amr")?;
+        let amr: Option<Vec<&str>> = amr
+            .as_ref()
+            .map(|methods| methods.iter().map(String::as_str).collect());
         self.inner
             .mint(&MintRequest {
                 account: &account,
@@ -72,6 +83,8 @@ impl Issuer {
                 now,
                 ttl,
                 jti: jti.as_deref(),
+                auth_time,
+                amr: amr.as_deref(),
             })
             .map_err(from_core)
     }

@@ -100,6 +100,34 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional array of strings (`requiredAmr`, `amr`); what the strings may be is the
+    /// core's to check.
+    pub(crate) fn opt_strings(&self, name: &str) -> Result<Option<Vec<String>>, JsValue> {
+        let Some(value) = self.get(name)? else {
+            return Ok(None);
+        };
+        if !Array::is_array(&value) {
+            return Err(self.error(
+                name,
+                &format!("must be an array of strings, got {}", describe(&value)),
+            ));
+        }
+        let mut strings = Vec::new();
+        for member in value.unchecked_ref::<Array>().iter() {
+            let Some(text) = member.as_string() else {
+                return Err(self.error(
+                    name,
+                    &format!(
+                        "must be an array of strings; a member is {}",
+                        describe(&member)
+                    ),
+                ));
+            };
+            strings.push(text);
+        }
+        Ok(Some(strings))
+    }
+
     /// A required whole number from 0 to `max`.
     pub(crate) fn whole(&self, name: &str, max: u64) -> Result<u64, JsValue> {
         self.opt_whole(name, max)?.ok_or_else(|| {
@@ -255,6 +283,20 @@ pub(crate) fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, JsValue> {
         )
     })?;
     Ok(bytes)
+}
+
+/// `list` joined by newlines, for one crossing of the boundary (the JS side splits it): the
+/// callers' strings are printable ASCII and hold none. A loop, not `join`, which would add over
+/// a kilobyte to the module.
+pub(crate) fn lines(list: &[String]) -> String {
+    let mut joined = String::new();
+    for (i, item) in list.iter().enumerate() {
+        if i > 0 {
+            joined.push('\n');
+        }
+        joined.push_str(item);
+    }
+    joined
 }
 
 /// A JSON value of the core as a plain JS value. The text in between may hold a private key, so

@@ -59,6 +59,28 @@ export interface ValidatorOptions {
   maxStateAge?: number;
   /** Verified-token cache entries; default 10000, 0 turns the cache off. */
   cacheSize?: number;
+  /**
+   * Step-up for every token: seconds the user's authentication (`auth_time`) may be old, else
+   * "insufficient_user_authentication". Omitted: no age is asked.
+   */
+  maxAuthAge?: number;
+  /**
+   * Step-up for every token: methods (RFC 8176, such as "hwk") that must all be in its `amr`,
+   * else "insufficient_user_authentication". 1 to 16 distinct names of 1 to 32 bytes of
+   * printable ASCII; omitted or empty: none.
+   */
+  requiredAmr?: string[];
+}
+
+/**
+ * A step-up for one `validator.validate` call, on top of the validator's own (the smaller age and
+ * every method of either). Unknown members are refused (`invalid_option`).
+ */
+export interface StepUp {
+  /** Seconds the user's authentication (`auth_time`) may be old. */
+  maxAuthAge?: number;
+  /** Methods that must all be in the token's `amr`. */
+  requiredAmr?: string[];
 }
 
 /** Why a token was refused. Stable codes. */
@@ -66,7 +88,7 @@ export type Reason =
   | "malformed" | "too_large" | "unsupported_algorithm" | "forbidden_header" | "unknown_key"
   | "bad_signature" | "wrong_type" | "missing_claim" | "expired" | "not_yet_valid"
   | "issued_in_future" | "wrong_issuer" | "wrong_audience" | "revoked_all" | "revoked_device"
-  | "state_stale";
+  | "state_stale" | "insufficient_user_authentication";
 
 /** The claims of a valid token; other claims it carries are kept too. */
 export interface SessionClaims {
@@ -84,6 +106,10 @@ export interface SessionClaims {
   exp: number;
   nbf?: number;
   jti?: string;
+  /** When the user last authenticated. */
+  auth_time?: number;
+  /** How (RFC 8176 method names). */
+  amr?: string[];
   [claim: string]: unknown;
 }
 
@@ -97,6 +123,10 @@ export interface ValidVerdict {
   issuedAt: number;
   expiresAt: number;
   claims: SessionClaims;
+  /** `auth_time`, only when the token carries it: when the user last authenticated. */
+  authTime?: number;
+  /** `amr`, only when the token carries it: how the user authenticated. */
+  amr?: string[];
 }
 
 /** A refused token: exactly one reason, and a message for logs (never key material). */
@@ -104,6 +134,13 @@ export interface RefusedVerdict {
   valid: false;
   reason: Reason;
   message: string;
+  /**
+   * For "insufficient_user_authentication" only, when an age was asked: the largest accepted
+   * age in seconds (the options' and the call's step-up together).
+   */
+  maxAge?: number;
+  /** For "insufficient_user_authentication" only, when methods were asked: all of them. */
+  requiredAmr?: string[];
 }
 
 /** What `validator.validate` returns; test `valid` to narrow it. */
@@ -139,6 +176,10 @@ export interface MintRequest {
   ttl?: number;
   /** An optional `jti`. */
   jti?: string;
+  /** `auth_time`: when the user authenticated, whole Unix seconds from 0 to 2^53 - 1. */
+  authTime?: number;
+  /** `amr`: how, 1 to 16 distinct method names (RFC 8176: "pwd", "otp", "mfa", "hwk", ...). */
+  amr?: string[];
 }
 
 /** Options of `new RevocationLog(options)`. */

@@ -1,13 +1,13 @@
 //! `Validator`: options in, verdicts out as plain JS objects.
 
-use epochgate::{KeySet, Options, Verdict};
+use epochgate::{KeySet, Options, Reason, StepUp, Verdict};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{from_core, js_error, INVALID_OPTION};
-use crate::read::{now_arg, random, Fields, MAX_SAFE_INTEGER};
+use crate::read::{lines, now_arg, random, Fields, MAX_SAFE_INTEGER};
 use crate::update_bytes::update_arg;
 
-const OPTIONS: [&str; 9] = [
+const OPTIONS: [&str; 11] = [
     "issuer",
     "audience",
     "keys",
@@ -17,6 +17,8 @@ const OPTIONS: [&str; 9] = [
     "type",
     "maxStateAge",
     "cacheSize",
+    "maxAuthAge",
+    "requiredAmr",
 ];
 
 /// Validates session tokens and applies revocation updates.
@@ -27,13 +29,21 @@ pub struct Validator {
 }
 
 // Verdicts are built by one small JS function each: one call across the boundary per verdict
-// instead of one per member, and the host's JSON.parse for the claims.
+// instead of one per member, and the host's JSON.parse for the claims. A list of methods crosses
+// as one string joined by newlines, which no method can hold (they are printable ASCII); the
+// optional members are set only when present, so old tokens' verdicts keep their shape.
 #[wasm_bindgen(inline_js = "
-export function validVerdict(account, session, device, epoch, issuedAt, expiresAt, claims) {
-  return { valid: true, account, session, device, epoch, issuedAt, expiresAt, claims: JSON.parse(claims) };
+export function validVerdict(account, session, device, epoch, issuedAt, expiresAt, claims, authTime, amr) {
+  const v = { valid: true, account, session, device, epoch, issuedAt, expiresAt, claims: JSON.parse(claims) };
+  if (authTime !== undefined) v.authTime = authTime;
+  if (amr !== undefined) v.amr = amr.split('\\n');
+  return v;
 }
-export function refusedVerdict(reason, message) {
-  return { valid: false, reason, message };
+export function refusedVerdict(reason, message, maxAge, requiredAmr) {
+  const v = { valid: false, reason, message };
+  if (maxAge !== undefined) v.maxAge = maxAge;
+  if (requiredAmr !== undefined) v.requiredAmr = requiredAmr.split('\\n');
+  return v;
 }")]
 extern "C" {
     #[wasm_bindgen(catch, js_name = validVerdict)]
@@ -45,9 +55,16 @@ extern "C" {
         issued_at: f64,
         expires_at: f64,
         claims: &str,
+        auth_time: Option<f64>,
+        amr: Option<String>,
     ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = refusedVerdict)]
-    fn refused_verdict(reason: &str, message: &str) -> JsValue;
+    fn refused_verdict(
+        reason: &str,
+        message: &str,
+        max_age: Option<f64>,
+        required_amr: Option<String>,
+    ) -> JsValue;
 }
 
 #[wasm_bindgen]
@@ -84,6 +101,8 @@ impl Validator {
                 .opt_whole("maxStateAge", MAX_SAFE_INTEGER)?
                 .unwrap_or(defaults.max_state_age),
             cache_size: size("cacheSize", defaults.cache_size)?,
+            max_auth_age: fields.opt_whole("maxAuthAge", MAX_SAFE_INTEGER)?,
+            required_amr: fields.opt_strings("requiredAmr")?.unwrap_or_default(),
         };
         let keys = KeySet::from_jwks(&fields.key_text("keys")?).map_err(from_core)?;
         let revocation_keys = match fields.opt_key_text("revocationKeys")? {
@@ -96,16 +115,24 @@ impl Validator {
             .map_err(from_core)
     }
 
-    /// Validates `token` at `now` (Unix seconds; the host clock when omitted). Never throws for
-    /// any token: a refusal is `{ valid: false, reason, message }`, and a token that is not a
-    /// string is `malformed`. Throws only for a `now` that is not a finite number.
+    /// Validates `token` at `now` (Unix seconds; the host clock when omitted), asking `stepUp`
+    /// (`{ maxAuthAge?, requiredAmr? }`) on top of the options' step-up. Never throws for any
+    /// token: a refusal is `{ valid: false, reason, message }` — with `maxAge` and `requiredAmr`
+    /// (what was asked) for `insufficient_user_authentication` — and a token that is not a
+    /// string is `malformed`. Throws only for a `now` that is not a finite number
+    /// (`invalid_argument`) or an unusable `stepUp` (`invalid_option`).
     #[wasm_bindgen(unchecked_return_type = "Verdict")]
     pub fn validate(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
-        now: Option<f64>,
+        // Typed by hand too: wasm-bindgen stops marking parameters optional before a typed one.
+        #[wasm_bindgen(unchecked_optional_param_type = "number | null")] now: Option<f64>,
+        #[wasm_bindgen(js_name = stepUp, unchecked_optional_param_type = "StepUp | null")] step_up: Option<
+            JsValue,
+        >,
     ) -> Result<JsValue, JsValue> {
         let now = now_arg(now)?;
+        let step_up = step_up_arg(step_up)?;
         let Some(token) = token.as_string() else {
             return Ok(refused(
                 "malformed",
@@ -115,7 +142,7 @@ impl Validator {
                 ),
             ));
         };
-        Ok(match self.inner.validate(&token, now) {
+        Ok(match self.inner.validate_with(&token, now, &step_up) {
             Verdict::Valid(session) => serde_json::to_string(&session.claims)
                 .ok()
                 .and_then(|claims| {
@@ -127,12 +154,26 @@ impl Validator {
                         session.issued_at as f64,
                         session.expires_at as f64,
                         &claims,
+                        session.auth_time.map(|t| t as f64),
+                        session.amr.as_deref().map(lines),
                     )
                     .ok()
                 })
                 .unwrap_or_else(|| {
                     refused("malformed", "the verified claims could not be handed to JS")
                 }),
+            Verdict::Refused(refusal)
+                if refusal.reason == Reason::InsufficientUserAuthentication =>
+            {
+                // What was asked: the options' step-up and this call's together.
+                let asked = self.inner.step_up_for(&step_up);
+                refused_verdict(
+                    refusal.reason.code(),
+                    &refusal.message,
+                    asked.max_age.map(|a| a as f64),
+                    (!asked.required_amr.is_empty()).then(|| lines(&asked.required_amr)),
+                )
+            }
             Verdict::Refused(refusal) => refused(refusal.reason.code(), &refusal.message),
             // A verdict this face does not know is not a valid one: fail closed.
             _ => refused("malformed", "this build does not understand the verdict"),
@@ -176,5 +217,25 @@ impl Validator {
 
 /// `{ valid: false, reason, message }`.
 fn refused(reason: &str, message: &str) -> JsValue {
-    refused_verdict(reason, message)
+    refused_verdict(reason, message, None, None)
+}
+
+/// The `stepUp` argument of `validate`: nothing asked when omitted; `invalid_option` when it is
+/// not a `{ maxAuthAge?, requiredAmr? }` the core accepts.
+fn step_up_arg(step_up: Option<JsValue>) -> Result<StepUp, JsValue> {
+    let Some(value) = step_up.filter(|v| !v.is_undefined() && !v.is_null()) else {
+        return Ok(StepUp::default());
+    };
+    let fields = Fields::new(
+        &value,
+        "validator.validate(token, now, stepUp): stepUp",
+        INVALID_OPTION,
+        &["maxAuthAge", "requiredAmr"],
+    )?;
+    StepUp {
+        max_age: fields.opt_whole("maxAuthAge", MAX_SAFE_INTEGER)?,
+        required_amr: fields.opt_strings("requiredAmr")?.unwrap_or_default(),
+    }
+    .checked()
+    .map_err(from_core)
 }

@@ -10,6 +10,8 @@ use js_sys::{Array, Object, Reflect, Uint8Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
+mod step_up;
+
 /// Unpadded base64url, for building tokens by hand (the core keeps its own codec private).
 mod b64 {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,7 +27,7 @@ const ISS: &str = "https://id.example";
 const AUD: &str = "app";
 const KID: &str = "tokens-1";
 
-const ALL_REASONS: [&str; 16] = [
+const ALL_REASONS: [&str; 17] = [
     "malformed",
     "too_large",
     "unsupported_algorithm",
@@ -42,6 +44,7 @@ const ALL_REASONS: [&str; 16] = [
     "revoked_all",
     "revoked_device",
     "state_stale",
+    "insufficient_user_authentication",
 ];
 
 fn obj(members: &[(&str, JsValue)]) -> JsValue {
@@ -170,7 +173,7 @@ impl World {
 }
 
 fn check(validator: &mut Validator, token: &str, now: f64) -> JsValue {
-    validator.validate(s(token), Some(now)).unwrap()
+    validator.validate(s(token), Some(now), None).unwrap()
 }
 
 /// `None` for a valid token, else the refusal's reason (after checking the refusal's shape).
@@ -278,7 +281,7 @@ fn the_clock_is_used_when_now_is_omitted() {
         ]))
         .unwrap();
     let mut validator = w.validator(&[]);
-    let verdict = validator.validate(s(&token), None).unwrap();
+    let verdict = validator.validate(s(&token), None, None).unwrap();
     assert_eq!(
         get(&verdict, "valid"),
         JsValue::TRUE,
@@ -403,6 +406,13 @@ fn every_reason_is_reachable_from_js() {
         "state_stale",
     );
 
+    let mut stepping = w.validator(&[("maxAuthAge", n(300.0))]);
+    expect(
+        &mut stepping,
+        &w.issuer.mint(request(NOW, 60.0)).unwrap(),
+        "insufficient_user_authentication",
+    );
+
     let all: BTreeSet<String> = ALL_REASONS.iter().map(|r| (*r).to_owned()).collect();
     assert_eq!(seen, all);
 }
@@ -441,7 +451,9 @@ fn validate_never_throws_for_odd_input() {
         "a".repeat(1 << 20),
     ];
     for token in odd {
-        let verdict = v.validate(s(&token), Some(NOW)).expect("validate threw");
+        let verdict = v
+            .validate(s(&token), Some(NOW), None)
+            .expect("validate threw");
         assert_eq!(get(&verdict, "valid"), JsValue::FALSE);
         let why = text(&verdict, "reason");
         assert!(ALL_REASONS.contains(&why.as_str()), "{why}");
@@ -454,16 +466,16 @@ fn validate_never_throws_for_odd_input() {
         Object::new().into(),
         Array::new().into(),
     ] {
-        let verdict = v.validate(value, Some(NOW)).expect("validate threw");
+        let verdict = v.validate(value, Some(NOW), None).expect("validate threw");
         assert_eq!(text(&verdict, "reason"), "malformed");
     }
     // Only a `now` that is not a finite number is a caller error.
     assert_eq!(
-        code(v.validate(s("a.b.c"), Some(f64::NAN))),
+        code(v.validate(s("a.b.c"), Some(f64::NAN), None)),
         "invalid_argument"
     );
     assert_eq!(
-        code(v.validate(s("a.b.c"), Some(f64::INFINITY))),
+        code(v.validate(s("a.b.c"), Some(f64::INFINITY), None)),
         "invalid_argument"
     );
 }
