@@ -23,8 +23,10 @@ mod http;
 mod origin;
 mod password;
 pub mod routes;
+pub mod rp;
 mod sealed;
 pub mod shards;
+pub mod step_up;
 mod totp;
 pub mod vocab;
 

@@ -99,6 +99,24 @@ pub enum Route<'a> {
     TotpConfirm,
     /// `GET /v1/events` (WebSocket).
     Events,
+    /// `GET /v1/passkeys`.
+    Passkeys,
+    /// `POST /v1/passkeys`: register one.
+    PasskeyRegister,
+    /// `POST /v1/passkeys/registration-options`.
+    PasskeyRegistrationOptions,
+    /// `PATCH /v1/passkeys/{id}`.
+    PasskeyRename(&'a str),
+    /// `DELETE /v1/passkeys/{id}`.
+    PasskeyRemove(&'a str),
+    /// `POST /v1/login/passkey-options`: a sign-in challenge, issued by the edge.
+    PasskeyLoginOptions,
+    /// `POST /v1/login/passkey`.
+    PasskeyLogin,
+    /// `POST /v1/reauth/passkey-options`.
+    ReauthPasskeyOptions,
+    /// `POST /v1/reauth`: the caller's token re-minted after a re-authentication.
+    Reauth,
     /// `/app` and everything under it, any method.
     App,
     /// `POST /v1/admin/accounts/{account}/sessions`.
@@ -181,6 +199,13 @@ impl<'a> Route<'a> {
             ["v1", "totp"] => Route::TotpStart,
             ["v1", "totp", "confirm"] => Route::TotpConfirm,
             ["v1", "events"] => Route::Events,
+            ["v1", "passkeys"] => Route::Passkeys,
+            ["v1", "passkeys", "registration-options"] => Route::PasskeyRegistrationOptions,
+            ["v1", "passkeys", id] if !id.is_empty() => Route::PasskeyRename(id),
+            ["v1", "login", "passkey-options"] => Route::PasskeyLoginOptions,
+            ["v1", "login", "passkey"] => Route::PasskeyLogin,
+            ["v1", "reauth", "passkey-options"] => Route::ReauthPasskeyOptions,
+            ["v1", "reauth"] => Route::Reauth,
             ["app"] | ["app", ..] => Route::App,
             ["v1", "admin", "accounts", a, "sessions"] if !a.is_empty() => Route::AdminSession(a),
             ["v1", "admin", "accounts", a, "sessions", id] if !a.is_empty() && !id.is_empty() => {
@@ -221,6 +246,8 @@ impl<'a> Route<'a> {
     fn sibling(self, method: &Method) -> Self {
         match (self, method) {
             (Route::TotpStart, Method::Delete) => Route::TotpDisable,
+            (Route::Passkeys, Method::Post) => Route::PasskeyRegister,
+            (Route::PasskeyRename(id), Method::Delete) => Route::PasskeyRemove(id),
             (route, _) => route,
         }
     }
@@ -239,7 +266,8 @@ impl<'a> Route<'a> {
             | Route::Activity
             | Route::Events
             | Route::AdminOutbox
-            | Route::AccountEmail => Method::Get,
+            | Route::AccountEmail
+            | Route::Passkeys => Method::Get,
             Route::SignUp
             | Route::Login
             | Route::PasswordReset
@@ -264,23 +292,35 @@ impl<'a> Route<'a> {
             | Route::DirectoryRelease
             | Route::DirectoryLookup
             | Route::DirectoryBegin
-            | Route::DirectoryEnd => Method::Post,
-            Route::SignOutSession(_) | Route::TotpDisable | Route::AdminSignOutSession { .. } => {
-                Method::Delete
-            }
+            | Route::DirectoryEnd
+            | Route::PasskeyRegister
+            | Route::PasskeyRegistrationOptions
+            | Route::PasskeyLoginOptions
+            | Route::PasskeyLogin
+            | Route::ReauthPasskeyOptions
+            | Route::Reauth => Method::Post,
+            Route::SignOutSession(_)
+            | Route::TotpDisable
+            | Route::AdminSignOutSession { .. }
+            | Route::PasskeyRemove(_) => Method::Delete,
+            Route::PasskeyRename(_) => Method::Patch,
             Route::App => return None,
         })
     }
 
     /// The `Allow` value: the methods of the routes at this path, or `*`.
     pub fn allow(&self) -> &'static str {
-        if matches!(self, Route::TotpStart | Route::TotpDisable) {
-            return "POST, DELETE";
+        match self {
+            Route::TotpStart | Route::TotpDisable => return "POST, DELETE",
+            Route::Passkeys | Route::PasskeyRegister => return "GET, POST",
+            Route::PasskeyRename(_) | Route::PasskeyRemove(_) => return "PATCH, DELETE",
+            _ => {}
         }
         match self.method() {
             Some(Method::Get) => "GET",
             Some(Method::Post) => "POST",
             Some(Method::Delete) => "DELETE",
+            Some(Method::Patch) => "PATCH",
             _ => "*",
         }
     }
@@ -297,7 +337,9 @@ impl<'a> Route<'a> {
             | Route::PasswordResetConfirm
             | Route::SecureAccount
             | Route::Revocations
-            | Route::EdgeStats => Access::Public,
+            | Route::EdgeStats
+            | Route::PasskeyLoginOptions
+            | Route::PasskeyLogin => Access::Public,
             Route::Me
             | Route::Account
             | Route::EmailCode
@@ -312,6 +354,13 @@ impl<'a> Route<'a> {
             | Route::TotpStart
             | Route::TotpDisable
             | Route::TotpConfirm
+            | Route::Passkeys
+            | Route::PasskeyRegister
+            | Route::PasskeyRegistrationOptions
+            | Route::PasskeyRename(_)
+            | Route::PasskeyRemove(_)
+            | Route::ReauthPasskeyOptions
+            | Route::Reauth
             | Route::App => Access::Token,
             Route::Events => Access::TokenOrTicket,
             Route::AdminOutbox
@@ -339,7 +388,8 @@ impl<'a> Route<'a> {
             | Route::RevocationJwks
             | Route::UpstreamJwks
             | Route::EdgeStats
-            | Route::Me => Server::Edge,
+            | Route::Me
+            | Route::PasskeyLoginOptions => Server::Edge,
             Route::App => Server::Upstream,
             Route::Revocations | Route::Publish => Server::Feed,
             Route::DirectoryClaim
@@ -414,6 +464,34 @@ mod tests {
             Err(Miss::MethodNotAllowed("POST, DELETE"))
         );
         assert_eq!(Route::find(&Method::Patch, "/app/x"), Ok(Route::App));
+        assert_eq!(
+            Route::find(&Method::Get, "/v1/passkeys"),
+            Ok(Route::Passkeys)
+        );
+        assert_eq!(
+            Route::find(&Method::Post, "/v1/passkeys"),
+            Ok(Route::PasskeyRegister)
+        );
+        assert_eq!(
+            Route::find(&Method::Post, "/v1/passkeys/registration-options"),
+            Ok(Route::PasskeyRegistrationOptions)
+        );
+        assert_eq!(
+            Route::find(&Method::Patch, "/v1/passkeys/k1"),
+            Ok(Route::PasskeyRename("k1"))
+        );
+        assert_eq!(
+            Route::find(&Method::Delete, "/v1/passkeys/k1"),
+            Ok(Route::PasskeyRemove("k1"))
+        );
+        assert_eq!(
+            Route::find(&Method::Post, "/v1/passkeys/k1"),
+            Err(Miss::MethodNotAllowed("PATCH, DELETE"))
+        );
+        assert_eq!(
+            Route::find(&Method::Delete, "/v1/passkeys"),
+            Err(Miss::MethodNotAllowed("GET, POST"))
+        );
         let e = Miss::MethodNotAllowed("POST").into_error(&Method::Get, "/v1/login");
         assert_eq!((e.status(), e.code()), (405, "method_not_allowed"));
     }

@@ -32,9 +32,10 @@ pub const DATA_KEY: &str = "DATA_KEY";
 
 /// The version prefix of a sealed value.
 const V1: &str = "v1.";
-/// Labels of the two subkeys derived from `DATA_KEY`.
+/// Labels of the subkeys derived from `DATA_KEY`.
 const SEAL_LABEL: &[u8] = b"epochgate data key v1: seal";
 const HASH_LABEL: &[u8] = b"epochgate data key v1: code hash";
+const CHALLENGE_LABEL: &[u8] = b"epochgate data key v1: webauthn challenge";
 /// Nonce and tag lengths of ChaCha20-Poly1305.
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
@@ -130,6 +131,7 @@ struct Keys {
     /// Zeroizes its key on drop.
     seal: ChaCha20Poly1305,
     hash: Zeroizing<[u8; 32]>,
+    challenge: Zeroizing<[u8; 32]>,
 }
 
 /// The subkeys derived from `DATA_KEY`. Cloning shares them (no copy of the key material).
@@ -188,6 +190,7 @@ impl DataKey {
         DataKey(Rc::new(Keys {
             seal: ChaCha20Poly1305::new(Key::from_slice(seal.as_slice())),
             hash: subkey(master, HASH_LABEL),
+            challenge: subkey(master, CHALLENGE_LABEL),
         }))
     }
 
@@ -285,6 +288,13 @@ impl DataKey {
         mac.update(&[0]);
         mac.update(token.as_bytes());
         B64.encode(mac.finalize().into_bytes())
+    }
+
+    /// The key WebAuthn challenges are authenticated with (`epochgate_webauthn::Challenge`):
+    /// the edge issues sign-in challenges and the account's shard checks them, with no row
+    /// until one is answered.
+    pub fn challenge_key(&self) -> &[u8; 32] {
+        &self.0.challenge
     }
 
     /// Whether `code` is the code whose [`DataKey::hash_code`] digest is `stored`, compared in
@@ -441,7 +451,10 @@ mod tests {
         let master = [9u8; 32];
         let seal = subkey(&master, SEAL_LABEL);
         let hash = subkey(&master, HASH_LABEL);
+        let challenge = subkey(&master, CHALLENGE_LABEL);
         assert_ne!(*seal, *hash);
+        assert_ne!(*challenge, *hash);
+        assert_ne!(*challenge, *seal);
         assert_ne!(*seal, master);
         // HMAC keyed with the padded block is HMAC keyed with the 32 bytes.
         let mut a = hmac(&master);

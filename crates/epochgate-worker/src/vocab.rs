@@ -62,11 +62,18 @@ pub enum ActivityKind {
     PasswordReset,
     /// The owner followed a "not you?" link: every device signed out, reset required.
     AccountSecured,
+    /// A passkey was registered (mailed).
+    PasskeyAdded,
+    /// A passkey was removed (mailed).
+    PasskeyRemoved,
+    /// A passkey sign-in or re-authentication was refused because the authenticator's
+    /// signature counter went back: the credential may have been cloned.
+    PasskeyCounterRegressed,
 }
 
 impl ActivityKind {
     /// Every kind.
-    pub const ALL: [ActivityKind; 15] = [
+    pub const ALL: [ActivityKind; 18] = [
         ActivityKind::AccountCreated,
         ActivityKind::SignIn,
         ActivityKind::SignInFailed,
@@ -82,6 +89,9 @@ impl ActivityKind {
         ActivityKind::EmailChanged,
         ActivityKind::PasswordReset,
         ActivityKind::AccountSecured,
+        ActivityKind::PasskeyAdded,
+        ActivityKind::PasskeyRemoved,
+        ActivityKind::PasskeyCounterRegressed,
     ];
 
     /// The word on the wire and in the `events.type` column.
@@ -102,6 +112,9 @@ impl ActivityKind {
             ActivityKind::EmailChanged => "email_changed",
             ActivityKind::PasswordReset => "password_reset",
             ActivityKind::AccountSecured => "account_secured",
+            ActivityKind::PasskeyAdded => "passkey_added",
+            ActivityKind::PasskeyRemoved => "passkey_removed",
+            ActivityKind::PasskeyCounterRegressed => "passkey_counter_regressed",
         }
     }
 }

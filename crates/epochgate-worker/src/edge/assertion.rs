@@ -43,6 +43,12 @@ pub(super) struct Claims<'a> {
     iat: i64,
     exp: i64,
     jti: &'a str,
+    /// The token's `auth_time` and `amr`, when it has them: the upstream may ask for a recent
+    /// or strong authentication too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amr: Option<&'a [String]>,
 }
 
 impl<'a> Claims<'a> {
@@ -62,6 +68,8 @@ impl<'a> Claims<'a> {
             sub: session.account.as_str(),
             sid: session.session.as_str(),
             dev: session.device.0,
+            auth_time: session.auth_time,
+            amr: session.amr.as_deref(),
             htm,
             htu,
             iat: now,
@@ -125,6 +133,8 @@ mod tests {
                 now: NOW,
                 ttl: None,
                 jti: None,
+                auth_time: None,
+                amr: None,
             })
             .unwrap();
         let mut validator = Validator::new(options(), keys, None, [0; 16]).unwrap();

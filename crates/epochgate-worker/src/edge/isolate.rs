@@ -55,6 +55,8 @@ pub(super) struct Settings {
     pub(super) network_limits: bool,
     /// The deployment's origin and directory shards (`ORIGIN_SHARDS`).
     pub(super) shards: crate::shards::Shards,
+    /// What `/app` routes ask of a token's authentication (`STEP_UP`).
+    pub(super) step_up: crate::step_up::StepUpRules,
     /// Tests only: where a sign-up stops as if it crashed (`TEST_CRASH_SIGNUP`).
     pub(super) test_crash_signup: Option<String>,
 }
@@ -148,6 +150,7 @@ fn build(env: &Env) -> R<Edge> {
             argon2: config::argon2_params(env)?,
             network_limits: config::switch(env, "NETWORK_LIMITS", true)?,
             shards: config::shards(env)?,
+            step_up: crate::step_up::StepUpRules::parse(config::text(env, "STEP_UP").as_deref())?,
             test_crash_signup: config::text(env, "TEST_CRASH_SIGNUP"),
         },
         stats: Stats::default(),

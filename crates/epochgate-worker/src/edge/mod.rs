@@ -21,6 +21,7 @@ mod fresh;
 mod incoming;
 mod isolate;
 mod objects;
+mod passkeys;
 mod passwords;
 mod proxy;
 
@@ -77,6 +78,7 @@ async fn serve(req: &Incoming, env: &Env, ctx: &Context) -> R<Response> {
             proxy::forward(env, req, route, session.as_deref(), admin).await
         }
         (Server::Upstream, Some(s)) => {
+            step_up(env, path, &s)?;
             proxy::touch(env, ctx, &s)?;
             proxy::app(req, env, &s).await
         }
@@ -92,6 +94,19 @@ async fn serve(req: &Incoming, env: &Env, ctx: &Context) -> R<Response> {
     }
 }
 
+/// The step-up rule of `path` (`STEP_UP`), if one applies: a valid token whose authentication
+/// is too old or too weak is answered 401 `insufficient_user_authentication` (RFC 9470).
+fn step_up(env: &Env, path: &str, session: &Session) -> R<()> {
+    with_edge(env, |e| {
+        let Some(rule) = e.settings.step_up.rule_for(path) else {
+            return Ok(());
+        };
+        let tolerance = e.validator.options().clock_tolerance;
+        rule.check(session, crate::host::now_secs(), tolerance)
+            .map_err(|why| ApiError::step_up(&why.to_string(), rule.max_age, &rule.required_amr))
+    })?
+}
+
 /// The routes the edge answers from the isolate alone.
 fn local(route: Route<'_>, env: &Env, session: Option<&Session>) -> R<Response> {
     match (route, session) {
@@ -102,6 +117,7 @@ fn local(route: Route<'_>, env: &Env, session: Option<&Session>) -> R<Response> 
         (Route::UpstreamJwks, _) => upstream_jwks(env),
         (Route::EdgeStats, _) => stats(env),
         (Route::Me, Some(s)) => Ok(json(200, &Me::from(s))?),
+        (Route::PasskeyLoginOptions, _) => passkeys::login_options(env),
         _ => Err(ApiError::internal("an edge route without its handler")),
     }
 }
@@ -220,6 +236,10 @@ struct Me<'a> {
     epoch: u32,
     issued_at: i64,
     expires_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amr: Option<&'a [String]>,
 }
 
 impl<'a> From<&'a Session> for Me<'a> {
@@ -231,6 +251,8 @@ impl<'a> From<&'a Session> for Me<'a> {
             epoch: s.epoch.0,
             issued_at: s.issued_at,
             expires_at: s.expires_at,
+            auth_time: s.auth_time,
+            amr: s.amr.as_deref(),
         }
     }
 }

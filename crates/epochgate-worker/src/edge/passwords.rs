@@ -75,6 +75,9 @@ impl Work {
                 new: Some("new_password"),
             },
             Route::SignOutAll
+            | Route::PasskeyRegistrationOptions
+            | Route::PasskeyRemove(_)
+            | Route::Reauth
             | Route::TotpStart
             | Route::TotpDisable
             | Route::RecoveryCodes

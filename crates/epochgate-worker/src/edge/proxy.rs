@@ -19,6 +19,7 @@ use super::fresh::Fetched;
 use super::incoming::Incoming;
 use super::isolate::with_edge;
 use super::objects::{self, Answer};
+use super::passkeys;
 use super::passwords::{self, Prepared};
 use crate::config::{FEED_BINDING, FEED_NAME};
 use crate::error::{ApiCode, ApiError};
@@ -99,6 +100,11 @@ pub(super) async fn forward(
         Route::AdminOutbox => return outbox_everywhere(env, req).await,
         _ => {}
     }
+    // A passkey sign-in goes to the shard of the account its user handle names.
+    let named = match route {
+        Route::PasskeyLogin => passkeys::admit_login(env, req, &body).await?,
+        _ => None,
+    };
     let url = req.url()?;
     let target = format!(
         "{ORIGIN_URL}{}{}",
@@ -141,7 +147,10 @@ pub(super) async fn forward(
         init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }
     let inner = Request::new_with_init(&target, &init)?;
-    let shard = shard_of(env, route, session, &url, &body)?;
+    let shard = match named {
+        Some(account) => objects::origin_of_account(env, &account)?,
+        None => shard_of(env, route, session, &url, &body)?,
+    };
     let resp = shard.fetch_with_request(inner).await?;
     match moving {
         Some(m) => {

@@ -64,11 +64,21 @@ pub enum ApiCode {
     /// 503: a sign-out is recorded but has not reached the revocation feed yet; it will without
     /// another call (the origin retries), and the edges refuse the token once it has.
     PropagationDelayed,
+    /// 400: a passkey registration that does not verify (the message names the WebAuthn check).
+    InvalidPasskey,
+    /// 400: a WebAuthn challenge that is forged, expired, of another purpose or already used.
+    InvalidChallenge,
+    /// 409: this credential is already registered.
+    PasskeyExists,
+    /// 404: no such passkey on this account.
+    UnknownPasskey,
+    /// 409: the account has no passkey to re-authenticate with.
+    NoPasskeys,
 }
 
 impl ApiCode {
     /// Every code, for vocabulary checks.
-    pub const ALL: [ApiCode; 29] = [
+    pub const ALL: [ApiCode; 34] = [
         ApiCode::InvalidInput,
         ApiCode::InvalidJson,
         ApiCode::PayloadTooLarge,
@@ -98,6 +108,11 @@ impl ApiCode {
         ApiCode::InvalidTicket,
         ApiCode::Overloaded,
         ApiCode::PropagationDelayed,
+        ApiCode::InvalidPasskey,
+        ApiCode::InvalidChallenge,
+        ApiCode::PasskeyExists,
+        ApiCode::UnknownPasskey,
+        ApiCode::NoPasskeys,
     ];
 
     /// The stable snake_case code.
@@ -132,6 +147,11 @@ impl ApiCode {
             ApiCode::InvalidTicket => "invalid_ticket",
             ApiCode::Overloaded => "overloaded",
             ApiCode::PropagationDelayed => "propagation_delayed",
+            ApiCode::InvalidPasskey => "invalid_passkey",
+            ApiCode::InvalidChallenge => "invalid_challenge",
+            ApiCode::PasskeyExists => "passkey_exists",
+            ApiCode::UnknownPasskey => "unknown_passkey",
+            ApiCode::NoPasskeys => "no_passkeys",
         }
     }
 
@@ -141,7 +161,9 @@ impl ApiCode {
             ApiCode::InvalidInput
             | ApiCode::InvalidJson
             | ApiCode::InvalidCode
-            | ApiCode::InvalidLink => 400,
+            | ApiCode::InvalidLink
+            | ApiCode::InvalidPasskey
+            | ApiCode::InvalidChallenge => 400,
             ApiCode::InvalidTicket
             | ApiCode::InvalidCredentials
             | ApiCode::TotpRequired
@@ -149,14 +171,16 @@ impl ApiCode {
             | ApiCode::ReauthFailed
             | ApiCode::InvalidAdminToken => 401,
             ApiCode::PasswordResetRequired => 403,
-            ApiCode::NotFound | ApiCode::UnknownSession => 404,
+            ApiCode::NotFound | ApiCode::UnknownSession | ApiCode::UnknownPasskey => 404,
             ApiCode::MethodNotAllowed => 405,
             ApiCode::AccountExists
             | ApiCode::NoPassword
             | ApiCode::TotpAlreadyEnabled
             | ApiCode::TotpNotStarted
             | ApiCode::TotpNotEnabled
-            | ApiCode::SinceAhead => 409,
+            | ApiCode::SinceAhead
+            | ApiCode::PasskeyExists
+            | ApiCode::NoPasskeys => 409,
             ApiCode::PayloadTooLarge => 413,
             ApiCode::UpgradeRequired => 426,
             ApiCode::RateLimited => 429,

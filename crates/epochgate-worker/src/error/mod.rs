@@ -35,12 +35,16 @@ struct Extra {
     /// A header for the edge only (`http::internal`), on answers of an object to the edge;
     /// the edge drops it before the client sees the answer.
     internal: Option<(&'static str, &'static str)>,
+    /// More members of the body (what a step-up asks for).
+    fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
     message: &'a str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
@@ -91,14 +95,51 @@ impl ApiError {
     }
 
     /// A token refusal: 401 with `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750),
-    /// the reason as the code.
+    /// the reason as the code. A token too old or too weak for a route is
+    /// [`ApiError::step_up`] instead.
     pub fn token(refusal: &Refusal) -> Self {
         let code = refusal.reason.code();
         let mut e = Self::raw(401, code, refusal.message.to_string());
-        e.extra().authenticate = Some(format!(
-            "Bearer error=\"invalid_token\", error_description=\"{code}\""
-        ));
+        e.extra().authenticate = Some(
+            if refusal.reason == Reason::InsufficientUserAuthentication {
+                format!("Bearer error=\"{code}\", error_description=\"{code}\"")
+            } else {
+                format!("Bearer error=\"invalid_token\", error_description=\"{code}\"")
+            },
+        );
         e
+    }
+
+    /// A valid token whose authentication is too old or too weak for the route (RFC 9470):
+    /// 401 `insufficient_user_authentication` with `WWW-Authenticate: Bearer
+    /// error="insufficient_user_authentication"` and, when the route limits the age,
+    /// `max_age`; the body also names the methods the route asks for (`required_amr`).
+    pub fn step_up(message: &str, max_age: Option<u64>, required_amr: &[String]) -> Self {
+        let code = Reason::InsufficientUserAuthentication.code();
+        let mut e = Self::raw(401, code, message.to_owned());
+        let mut header = format!(
+            "Bearer error=\"{code}\", error_description=\"authenticate again{}\"",
+            if required_amr.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}", required_amr.join(" and "))
+            }
+        );
+        let mut fields = serde_json::Map::new();
+        if let Some(age) = max_age {
+            header.push_str(&format!(", max_age={age}"));
+            fields.insert("max_age".into(), age.into());
+        }
+        fields.insert("required_amr".into(), required_amr.into());
+        let x = e.extra();
+        x.authenticate = Some(header);
+        x.fields = Some(fields);
+        e
+    }
+
+    /// The body's extra members, if any.
+    pub fn fields(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.extras().and_then(|x| x.fields.as_ref())
     }
 
     /// A refusal with `reason` and `message`, answered as [`ApiError::token`].
@@ -201,6 +242,7 @@ impl ApiError {
         let body = serde_json::to_string(&ErrorBody {
             error: self.code,
             message: &self.message,
+            fields: extra.fields.as_ref(),
         })?;
         let headers = Headers::new();
         headers.set("content-type", "application/json")?;
@@ -267,6 +309,9 @@ mod tests {
     #[test]
     fn token_refusals_carry_rfc6750_header() {
         for reason in Reason::ALL {
+            if reason == Reason::InsufficientUserAuthentication {
+                continue;
+            }
             let e = ApiError::refused(reason, "m");
             assert_eq!((e.status(), e.code()), (401, reason.code()));
             assert_eq!(
@@ -280,6 +325,34 @@ mod tests {
                 )
             );
         }
+    }
+
+    #[test]
+    fn a_step_up_names_its_error_its_age_and_its_methods() {
+        let e = ApiError::step_up("m", Some(300), &["hwk".to_owned()]);
+        assert_eq!(
+            (e.status(), e.code()),
+            (401, "insufficient_user_authentication")
+        );
+        assert_eq!(
+            e.authenticate(),
+            Some(
+                "Bearer error=\"insufficient_user_authentication\", \
+                 error_description=\"authenticate again with hwk\", max_age=300"
+            )
+        );
+        assert_eq!(
+            serde_json::Value::Object(e.fields().unwrap().clone()),
+            serde_json::json!({ "max_age": 300, "required_amr": ["hwk"] })
+        );
+        let e = ApiError::step_up("m", None, &[]);
+        assert!(!e.authenticate().unwrap().contains("max_age"));
+        assert!(!e.fields().unwrap().contains_key("max_age"));
+        let r = ApiError::refused(Reason::InsufficientUserAuthentication, "m");
+        assert!(r
+            .authenticate()
+            .unwrap()
+            .starts_with("Bearer error=\"insufficient_user_authentication\""));
     }
 
     #[test]

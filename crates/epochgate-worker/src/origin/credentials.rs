@@ -7,7 +7,7 @@ use worker::{Request, Response};
 
 use super::ctx::{Caller, Ctx};
 use super::mail::Mail;
-use super::proof::{Offer, Proof};
+use super::proof::{Auth, Offer, Proof, Used};
 use super::wire::{self, Created, Login, PasswordChange, SignUp};
 use crate::error::{ApiCode, ApiError};
 use crate::http::{header, internal, json, parse_json};
@@ -105,6 +105,7 @@ impl Ctx<'_> {
                  the password (POST /v1/password/reset) before signing in",
             ));
         }
+        let mut used = Used::default();
         if account.totp_secret.is_some() {
             let offer = Offer {
                 totp: b.totp.as_deref(),
@@ -118,8 +119,11 @@ impl Ctx<'_> {
                      (or a recovery code as recovery_code)",
                 ));
             }
-            match self.check_offer(Some(&account), &offer)? {
-                Some(used) => self.use_up(&account, &used, None)?,
+            match self.check_offer(Some(&account), &offer, None)? {
+                Some(u) => {
+                    self.use_up(&account, &u, None)?;
+                    used = u;
+                }
                 None => {
                     return failed(
                         Some(&account.id),
@@ -131,7 +135,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        let issued = self.sign_in(&account, device)?;
+        let issued = self.sign_in(&account, device, &Auth::of(true, &used, self.now))?;
         Ok(json(201, &issued)?)
     }
 
@@ -143,7 +147,7 @@ impl Ctx<'_> {
         password::check_policy(&new_pw, "new_password")?;
         let account = self.own_account(c)?;
         let offer = b.proof.offer(b.current_password.as_deref());
-        self.reauthenticate(c, Some(&account), Proof::Any, &offer)?;
+        let auth = self.reauthenticate(c, Some(&account), Proof::Any, &offer)?;
         self.store()
             .set_password(&c.account, self.new_password_hash()?)?;
         self.send(
@@ -156,6 +160,7 @@ impl Ctx<'_> {
             c,
             b.keep_current.unwrap_or(true),
             ActivityKind::PasswordChanged,
+            &auth,
         )
     }
 }

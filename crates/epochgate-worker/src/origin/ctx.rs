@@ -35,6 +35,9 @@ pub(crate) struct Ready {
     pub(super) mail: super::mail::Outbox,
     /// Revocation changes on their way to the feed (`handover.rs`).
     pub(super) handover: super::handover::Handover,
+    /// The WebAuthn relying party (`RP_ID`, `RP_ORIGINS`, `RP_NAME`), and its verifier.
+    pub(super) rp: crate::rp::RpSettings,
+    pub(super) relying_party: epochgate_webauthn::RelyingParty,
 }
 
 /// One request at the origin, its body already read: every handler is a method on it and none

@@ -6,7 +6,7 @@ use epochgate::{AccountId, DeviceSlot, Epoch, MintRequest, Reason, SessionId};
 use worker::Response;
 
 use super::ctx::{Caller, Claimed, Ctx};
-use super::proof::Proof;
+use super::proof::{Auth, Proof};
 use super::push::Push;
 use super::store::SessionRow;
 use super::wire::{self, AdminSession, Device, Empty, Issued, NewEpoch, SessionOut, Sessions};
@@ -64,13 +64,18 @@ impl Ctx<'_> {
         })
     }
 
-    fn mint(
+    /// A token for a session's slot and epoch, carrying `auth_time` and `amr` when the caller
+    /// just proved who they are (`None`: a session minted by the admin API, whose
+    /// authentication happened elsewhere).
+    pub(super) fn mint(
         &self,
         account: &AccountId,
         session: &SessionId,
         slot: DeviceSlot,
         epoch: Epoch,
+        auth: Option<&Auth>,
     ) -> R<Issued> {
+        let amr = auth.map(|a| a.amr.as_slice());
         let token = self
             .ready
             .issuer
@@ -82,6 +87,8 @@ impl Ctx<'_> {
                 now: self.now,
                 ttl: None,
                 jti: None,
+                auth_time: auth.map(|a| a.at),
+                amr,
             })
             .map_err(ApiError::internal)?;
         let ttl = i64::try_from(self.ready.profile.ttl).unwrap_or(i64::MAX);
@@ -101,6 +108,7 @@ impl Ctx<'_> {
         account: &AccountId,
         device: Device,
         kind: ActivityKind,
+        auth: Option<&Auth>,
     ) -> R<Issued> {
         let (slot, epoch) = {
             let mut log = self.log()?;
@@ -123,7 +131,7 @@ impl Ctx<'_> {
             status: SessionStatus::Active,
         })?;
         self.note(account, kind, Some(&id))?;
-        self.mint(account, &id, slot, epoch)
+        self.mint(account, &id, slot, epoch, auth)
     }
 
     pub(super) fn list_sessions(&self, c: &Caller) -> R<Response> {
@@ -163,18 +171,18 @@ impl Ctx<'_> {
     fn revoke_all(
         &self,
         account: &AccountId,
-        keep: Option<&SessionRow>,
+        keep: Option<(&SessionRow, &Auth)>,
     ) -> R<(Epoch, Option<Issued>)> {
         let epoch = self.log()?.revoke_all(account)?;
         let issued = match keep {
-            Some(s) => {
+            Some((s, auth)) => {
                 let slot = self.log()?.allocate_device(account)?;
                 self.store().reslot_session(&s.id, slot, epoch, self.now)?;
-                Some(self.mint(account, &s.id, slot, epoch)?)
+                Some(self.mint(account, &s.id, slot, epoch, Some(auth))?)
             }
             None => None,
         };
-        let keep = keep.map(|s| &s.id);
+        let keep = keep.map(|(s, _)| &s.id);
         self.store().sign_out_all_sessions(account, keep)?;
         self.sockets
             .signed_out(Push::Account { account, keep }, SignOutScope::All);
@@ -198,19 +206,26 @@ impl Ctx<'_> {
     pub(super) fn sign_out_all(&self, c: &Caller, body: &[u8]) -> R<Response> {
         let b: wire::SignOutAll = parse_json(body)?;
         let account = self.store().account_by_id(&c.account)?;
-        self.reauthenticate(c, account.as_ref(), Proof::Any, &b.proof.offer(None))?;
-        self.sign_out_others(c, b.keep_current.unwrap_or(false), ActivityKind::SignOutAll)
+        let auth = self.reauthenticate(c, account.as_ref(), Proof::Any, &b.proof.offer(None))?;
+        self.sign_out_others(
+            c,
+            b.keep_current.unwrap_or(false),
+            ActivityKind::SignOutAll,
+            &auth,
+        )
     }
 
-    /// Moves the account to a new epoch (keeping the caller's device with a fresh token when
-    /// asked), records `kind` and answers `{epoch, token?}`.
+    /// Moves the account to a new epoch (keeping the caller's device with a fresh token, which
+    /// carries the re-authentication `auth`, when asked), records `kind` and answers
+    /// `{epoch, token?}`.
     pub(super) fn sign_out_others(
         &self,
         c: &Caller,
         keep_current: bool,
         kind: ActivityKind,
+        auth: &Auth,
     ) -> R<Response> {
-        let keep = keep_current.then_some(&c.session);
+        let keep = keep_current.then_some((&c.session, auth));
         let (epoch, issued) = self.revoke_all(&c.account, keep)?;
         self.note(&c.account, kind, Some(&c.session.id))?;
         Ok(json(200, &NewEpoch::new(epoch, issued))?)
@@ -219,7 +234,12 @@ impl Ctx<'_> {
     pub(super) fn admin_session(&self, account: &str, body: &[u8]) -> R<Response> {
         let account = account_id(account)?;
         let b: AdminSession = parse_json(body)?;
-        let issued = self.new_session(&account, wire::device(b.device)?, ActivityKind::SignIn)?;
+        let issued = self.new_session(
+            &account,
+            wire::device(b.device)?,
+            ActivityKind::SignIn,
+            None,
+        )?;
         Ok(json(201, &issued)?)
     }
 

@@ -22,6 +22,7 @@ mod directory;
 mod feed;
 mod handover;
 mod mail;
+mod passkeys;
 mod passwords;
 mod proof;
 mod push;
@@ -138,6 +139,7 @@ impl Origin {
             profile.token_type.as_deref(),
         )?;
         let data_key = config::data_key(&self.env)?;
+        let rp = crate::rp::RpSettings::from_env(&self.env)?;
         let store = Store::open(self.state.storage().sql(), data_key.clone())?;
         // A database made before the feed existed hands its published state over once.
         store.feed_backfill()?;
@@ -169,6 +171,11 @@ impl Origin {
             )?)
             .unwrap_or(i64::MAX),
             mail: mail::Outbox::from_env(&self.env)?,
+            relying_party: epochgate_webauthn::RelyingParty::new(
+                &rp.id,
+                &rp.origins.iter().map(String::as_str).collect::<Vec<_>>(),
+            ),
+            rp,
             handover: handover::Handover::from_env(&self.env)?,
         });
         *self.ready.borrow_mut() = Some(ready.clone());
@@ -225,6 +232,7 @@ fn dispatch(cx: &Ctx<'_>, req: &Request, body: &[u8]) -> R<Response> {
             Route::PasswordReset => cx.password_reset(body),
             Route::PasswordResetConfirm => cx.password_reset_confirm(body),
             Route::SecureAccount => cx.secure_account(body),
+            Route::PasskeyLogin => cx.passkey_login(body),
             _ => not_found(),
         },
         Access::Admin => {
@@ -274,6 +282,13 @@ fn dispatch(cx: &Ctx<'_>, req: &Request, body: &[u8]) -> R<Response> {
                 Route::RecoveryCodes => cx.new_recovery_codes(&c, body),
                 Route::EmailChange => cx.change_email(&c, req, body),
                 Route::EventsTicket => cx.events_ticket(&c, body),
+                Route::Passkeys => cx.list_passkeys(&c),
+                Route::PasskeyRegistrationOptions => cx.passkey_registration_options(&c, body),
+                Route::PasskeyRegister => cx.register_passkey(&c, body),
+                Route::PasskeyRename(id) => cx.rename_passkey(&c, id, body),
+                Route::PasskeyRemove(id) => cx.remove_passkey(&c, id, body),
+                Route::ReauthPasskeyOptions => cx.reauth_passkey_options(&c, body),
+                Route::Reauth => cx.reauth(&c, body),
                 Route::Events => {
                     cx.sockets
                         .accept(&c.account, &c.session.id, header(req, "upgrade"))

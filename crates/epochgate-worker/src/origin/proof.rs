@@ -4,13 +4,19 @@
 //!
 //! The factors: something known (the password, or a code mailed to the account's address) and
 //! something held (a current TOTP code, or a single-use recovery code, once two-factor
-//! authentication is on).
+//! authentication is on). A passkey is both at once — the authenticator holds the key and
+//! verified its user (user verification is required) — so it is a whole proof on its own.
+//!
+//! What a proof used becomes the new token's `amr` (RFC 8176) and its time the `auth_time`
+//! ([`Auth`]).
 
 use super::ctx::{Caller, Ctx};
 use super::mail::Mail;
+use super::passkeys::PasskeyUse;
 use super::store::{Account, Purpose};
 use super::throttle::{Bucket, FREE};
 use super::totp::code_step;
+use super::wire::AssertionIn;
 use crate::error::{ApiCode, ApiError};
 use crate::vocab::ActivityKind;
 
@@ -27,12 +33,61 @@ pub(super) enum Proof {
 }
 
 /// The proof fields of a request body.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Default)]
 pub(super) struct Offer<'a> {
     pub(super) password: Option<&'a str>,
     pub(super) totp: Option<&'a str>,
     pub(super) recovery_code: Option<&'a str>,
     pub(super) email_code: Option<&'a str>,
+    pub(super) passkey: Option<&'a AssertionIn>,
+}
+
+impl std::fmt::Debug for Offer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Which factors, never their values.
+        f.debug_struct("Offer")
+            .field("password", &self.password.is_some())
+            .field("totp", &self.totp.is_some())
+            .field("recovery_code", &self.recovery_code.is_some())
+            .field("email_code", &self.email_code.is_some())
+            .field("passkey", &self.passkey.is_some())
+            .finish()
+    }
+}
+
+/// When and how the user last proved who they are: a token's `auth_time` and `amr`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Auth {
+    /// Unix seconds.
+    pub(super) at: i64,
+    /// RFC 8176 method names, each once.
+    pub(super) amr: Vec<&'static str>,
+}
+
+impl Auth {
+    /// The methods of a proof that used `used` (and the password, when `password`): `pwd` for
+    /// the password, `otp` for a TOTP, recovery or emailed code, `hwk` and `user` for a passkey
+    /// (a key held in an authenticator that verified its user), and `mfa` when more than one
+    /// kind of factor was proven (a passkey always is).
+    pub(super) fn of(password: bool, used: &Used, at: i64) -> Self {
+        let mut amr = Vec::new();
+        if password {
+            amr.push("pwd");
+        }
+        let code = used.totp_step.is_some() || used.recovery.is_some() || used.email_code.is_some();
+        if code {
+            amr.push("otp");
+        }
+        if used.passkey.is_some() {
+            amr.extend(["hwk", "user"]);
+        }
+        let held = used.totp_step.is_some() || used.recovery.is_some();
+        let known = password || used.email_code.is_some();
+        if used.passkey.is_some() || (held && known) {
+            amr.push("mfa");
+        }
+        Auth { at, amr }
+    }
 }
 
 impl Offer<'_> {
@@ -49,6 +104,9 @@ impl Proof {
     /// Whether the offer is enough to be checked at all; when not, nothing is checked or
     /// counted.
     pub(super) fn enough(self, offer: &Offer<'_>, totp_on: bool) -> bool {
+        if offer.passkey.is_some() {
+            return true;
+        }
         match (self, totp_on) {
             (Proof::Any, totp_on) => offer.known() || (totp_on && offer.held()),
             (Proof::Strong, false) => offer.known(),
@@ -85,19 +143,29 @@ pub(super) struct Used {
     pub(super) totp_step: Option<i64>,
     pub(super) recovery: Option<String>,
     pub(super) email_code: Option<String>,
+    pub(super) passkey: Option<PasskeyUse>,
 }
 
 impl Ctx<'_> {
-    /// Checks every factor offered (all must be right); `None` when one is wrong. Reads only.
+    /// Checks every factor offered (all must be right); `None` when one is wrong. Reads
+    /// only, but for a passkey's challenge, which is spent whatever the rest of the proof is
+    /// (`by`: the session re-authenticating, to whom the passkey's challenge was issued).
     pub(super) fn check_offer(
         &self,
         account: Option<&Account>,
         offer: &Offer<'_>,
+        by: Option<&Caller>,
     ) -> R<Option<Used>> {
         let Some(a) = account else {
             return Ok(None);
         };
         let mut used = Used::default();
+        if let (Some(assertion), Some(c)) = (offer.passkey, by) {
+            match self.check_reauth_passkey(c, assertion)? {
+                Some(p) => used.passkey = Some(p),
+                None => return Ok(None),
+            }
+        }
         // The edge verified it (`passwords.rs`).
         if offer.password.is_some() && !self.password_right(Some(a))? {
             return Ok(None);
@@ -139,6 +207,9 @@ impl Ctx<'_> {
     /// Uses up what a right offer used: the TOTP step, the recovery code (logged and mailed),
     /// the emailed code.
     pub(super) fn use_up(&self, account: &Account, used: &Used, by: Option<&Caller>) -> R<()> {
+        if let Some(p) = &used.passkey {
+            self.passkey_used(p)?;
+        }
         if let Some(step) = used.totp_step {
             self.store().use_totp_step(&account.id, step)?;
         }
@@ -173,24 +244,26 @@ impl Ctx<'_> {
     /// offered is 401 `reauth_required` (not counted); a wrong factor is 401 `reauth_failed`,
     /// counted in the session's own throttle bucket (strangers' failures never reach it) and
     /// logged. On success the codes offered are used up. `account` is the caller's, as the
-    /// handler loaded it (`None`: managed elsewhere, so nothing here can be right).
+    /// handler loaded it (`None`: managed elsewhere, so nothing here can be right). Returns
+    /// what the proof established, for a token re-minted by the change.
     pub(super) fn reauthenticate(
         &self,
         c: &Caller,
         account: Option<&Account>,
         proof: Proof,
         offer: &Offer<'_>,
-    ) -> R<()> {
+    ) -> R<Auth> {
         let totp_on = account.is_some_and(|a| a.totp_secret.is_some());
         if !proof.enough(offer, totp_on) {
             return Err(ApiError::new(ApiCode::ReauthRequired, proof.ask(totp_on)));
         }
         let bucket = Bucket::session(&c.session.id);
         self.admit(&bucket, FREE)?;
-        match (self.check_offer(account, offer)?, account) {
+        match (self.check_offer(account, offer, Some(c))?, account) {
             (Some(used), Some(a)) => {
                 self.use_up(a, &used, Some(c))?;
-                self.clear_bucket(&bucket)
+                self.clear_bucket(&bucket)?;
+                Ok(Auth::of(offer.password.is_some(), &used, self.now))
             }
             _ => {
                 self.count(&bucket)?;
@@ -217,7 +290,36 @@ mod tests {
             totp: t.then_some("123456"),
             recovery_code: r.then_some("abcde-fghij"),
             email_code: e.then_some("654321"),
+            passkey: None,
         }
+    }
+
+    #[test]
+    fn amr_names_each_method_once_and_mfa_only_for_two_kinds() {
+        let used = |t: bool, r: bool, e: bool, p: bool| Used {
+            totp_step: t.then_some(1),
+            recovery: r.then(|| "h".to_owned()),
+            email_code: e.then(|| "h".to_owned()),
+            passkey: p.then(PasskeyUse::example),
+        };
+        let amr = |pw: bool, u: Used| Auth::of(pw, &u, 7).amr;
+        assert_eq!(amr(true, used(false, false, false, false)), ["pwd"]);
+        assert_eq!(amr(false, used(false, false, true, false)), ["otp"]);
+        assert_eq!(amr(false, used(true, false, false, false)), ["otp"]);
+        assert_eq!(
+            amr(true, used(true, false, false, false)),
+            ["pwd", "otp", "mfa"]
+        );
+        assert_eq!(amr(false, used(false, true, true, false)), ["otp", "mfa"]);
+        assert_eq!(
+            amr(false, used(false, false, false, true)),
+            ["hwk", "user", "mfa"]
+        );
+        assert_eq!(
+            amr(true, used(false, false, false, true)),
+            ["pwd", "hwk", "user", "mfa"]
+        );
+        assert_eq!(Auth::of(true, &Used::default(), 7).at, 7);
     }
 
     #[test]

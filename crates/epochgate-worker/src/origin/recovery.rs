@@ -10,6 +10,7 @@ use worker::Response;
 
 use super::ctx::Ctx;
 use super::mail::Mail;
+use super::proof::Auth;
 use super::store::{Account, Purpose};
 use super::throttle::Bucket;
 use super::wire::{self, Device, Issued, ResetConfirm, ResetRequest, SecureAccount};
@@ -57,7 +58,7 @@ impl Ctx<'_> {
     /// A sign-in: the session, and when its user agent or location was never seen on the
     /// account (and it is not the account's first), `sign_in_new_device` plus a mail to the
     /// owner with a single-use "not you?" link.
-    pub(super) fn sign_in(&self, account: &Account, device: Device) -> R<Issued> {
+    pub(super) fn sign_in(&self, account: &Account, device: Device, auth: &Auth) -> R<Issued> {
         let (any, agent, place) = self.store().seen(
             &account.id,
             self.client.user_agent.as_deref(),
@@ -70,7 +71,7 @@ impl Ctx<'_> {
             ActivityKind::SignIn
         };
         let name = device.name.clone();
-        let issued = self.new_session(&account.id, device, kind)?;
+        let issued = self.new_session(&account.id, device, kind, Some(auth))?;
         if new_device {
             let link = format!(
                 "{}.{}",

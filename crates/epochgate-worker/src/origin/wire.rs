@@ -45,6 +45,8 @@ pub(crate) struct Reauth {
     pub(crate) totp: Option<String>,
     pub(crate) recovery_code: Option<String>,
     pub(crate) email_code: Option<String>,
+    /// A passkey assertion answering a challenge from `POST /v1/reauth/passkey-options`.
+    pub(crate) passkey: Option<AssertionIn>,
 }
 
 impl Reauth {
@@ -55,8 +57,186 @@ impl Reauth {
             totp: self.totp.as_deref(),
             recovery_code: self.recovery_code.as_deref(),
             email_code: self.email_code.as_deref(),
+            passkey: self.passkey.as_ref(),
         }
     }
+}
+
+/// A WebAuthn assertion as `PublicKeyCredential.toJSON()` writes it (binary fields in
+/// base64url).
+#[derive(Deserialize)]
+pub(crate) struct AssertionIn {
+    pub(crate) id: Option<String>,
+    #[serde(rename = "rawId")]
+    pub(crate) raw_id: Option<String>,
+    #[serde(rename = "type")]
+    pub(crate) kind: Option<String>,
+    pub(crate) response: Option<AssertionResponse>,
+}
+
+/// The `response` of an assertion.
+#[derive(Deserialize)]
+pub(crate) struct AssertionResponse {
+    #[serde(rename = "clientDataJSON")]
+    pub(crate) client_data_json: Option<String>,
+    #[serde(rename = "authenticatorData")]
+    pub(crate) authenticator_data: Option<String>,
+    pub(crate) signature: Option<String>,
+    #[serde(rename = "userHandle")]
+    pub(crate) user_handle: Option<String>,
+}
+
+/// A WebAuthn registration as `PublicKeyCredential.toJSON()` writes it.
+#[derive(Deserialize)]
+pub(crate) struct AttestationIn {
+    pub(crate) id: Option<String>,
+    #[serde(rename = "rawId")]
+    pub(crate) raw_id: Option<String>,
+    #[serde(rename = "type")]
+    pub(crate) kind: Option<String>,
+    pub(crate) response: Option<AttestationResponse>,
+}
+
+/// The `response` of a registration.
+#[derive(Deserialize)]
+pub(crate) struct AttestationResponse {
+    #[serde(rename = "clientDataJSON")]
+    pub(crate) client_data_json: Option<String>,
+    #[serde(rename = "attestationObject")]
+    pub(crate) attestation_object: Option<String>,
+}
+
+/// `POST /v1/passkeys`.
+#[derive(Deserialize)]
+pub(crate) struct PasskeyRegister {
+    pub(crate) name: Option<String>,
+    pub(crate) credential: Option<AttestationIn>,
+}
+
+/// `PATCH /v1/passkeys/{id}`.
+#[derive(Deserialize)]
+pub(crate) struct PasskeyRename {
+    pub(crate) name: Option<String>,
+}
+
+/// `POST /v1/login/passkey`.
+#[derive(Deserialize)]
+pub(crate) struct PasskeyLogin {
+    pub(crate) credential: Option<AssertionIn>,
+    pub(crate) device: Option<DeviceIn>,
+}
+
+/// The binary fields of a credential, decoded and checked: `id` and `rawId` (when both are
+/// sent) name the same credential, `type` is `public-key`.
+pub(crate) struct Decoded {
+    /// The credential id, base64url as sent (the `passkeys` key).
+    pub(crate) id: String,
+    pub(crate) client_data_json: Vec<u8>,
+    /// `authenticatorData` (assertion) or `attestationObject` (registration).
+    pub(crate) data: Vec<u8>,
+    /// The assertion's signature (empty for a registration).
+    pub(crate) signature: Vec<u8>,
+    /// The assertion's user handle, when sent.
+    pub(crate) user_handle: Option<Vec<u8>>,
+}
+
+fn b64(field: &str, v: Option<&String>) -> R<Vec<u8>> {
+    use base64::Engine;
+    let v = v.ok_or_else(|| ApiError::invalid(format!("credential.{field} is required")))?;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(v.trim_end_matches('='))
+        .map_err(|_| ApiError::invalid(format!("credential.{field} must be base64url")))
+}
+
+fn credential_id(id: Option<&String>, raw_id: Option<&String>, kind: Option<&String>) -> R<String> {
+    if kind.is_some_and(|k| k != "public-key") {
+        return Err(ApiError::invalid("credential.type must be public-key"));
+    }
+    let id = match (id, raw_id) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::invalid(
+                "credential.id and credential.rawId name different credentials",
+            ))
+        }
+        (Some(a), _) | (None, Some(a)) => a.clone(),
+        (None, None) => return Err(ApiError::invalid("credential.id is required")),
+    };
+    let bytes = b64("id", Some(&id))?;
+    if bytes.is_empty() || bytes.len() > 1023 {
+        return Err(ApiError::invalid("credential.id must be 1 to 1023 bytes"));
+    }
+    Ok(id)
+}
+
+impl AssertionIn {
+    /// The decoded fields; a missing or malformed one is `invalid_input` naming it.
+    pub(crate) fn decode(&self) -> R<Decoded> {
+        let id = credential_id(self.id.as_ref(), self.raw_id.as_ref(), self.kind.as_ref())?;
+        let r = self
+            .response
+            .as_ref()
+            .ok_or_else(|| ApiError::invalid("credential.response is required"))?;
+        Ok(Decoded {
+            id,
+            client_data_json: b64("response.clientDataJSON", r.client_data_json.as_ref())?,
+            data: b64("response.authenticatorData", r.authenticator_data.as_ref())?,
+            signature: b64("response.signature", r.signature.as_ref())?,
+            user_handle: match &r.user_handle {
+                Some(h) => Some(b64("response.userHandle", Some(h))?),
+                None => None,
+            },
+        })
+    }
+}
+
+impl AttestationIn {
+    /// The decoded fields; a missing or malformed one is `invalid_input` naming it.
+    pub(crate) fn decode(&self) -> R<Decoded> {
+        let id = credential_id(self.id.as_ref(), self.raw_id.as_ref(), self.kind.as_ref())?;
+        let r = self
+            .response
+            .as_ref()
+            .ok_or_else(|| ApiError::invalid("credential.response is required"))?;
+        Ok(Decoded {
+            id,
+            client_data_json: b64("response.clientDataJSON", r.client_data_json.as_ref())?,
+            data: b64("response.attestationObject", r.attestation_object.as_ref())?,
+            signature: Vec::new(),
+            user_handle: None,
+        })
+    }
+}
+
+/// A passkey's name: 1 to 64 characters once trimmed.
+pub(crate) fn passkey_name(name: &str) -> R<String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 64 || n.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "name must be 1 to 64 characters without control characters",
+        ));
+    }
+    Ok(n.to_owned())
+}
+
+/// One entry of `GET /v1/passkeys`.
+#[derive(Serialize)]
+pub(crate) struct PasskeyOut<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) created_at: i64,
+    pub(crate) last_used_at: Option<i64>,
+    pub(crate) backed_up: bool,
+    pub(crate) backup_eligible: bool,
+    pub(crate) algorithm: &'static str,
+}
+
+/// 200 of `POST /v1/reauth`: the caller's session re-minted after a re-authentication.
+#[derive(Serialize)]
+pub(crate) struct Reauthenticated {
+    #[serde(flatten)]
+    pub(crate) issued: Issued,
+    pub(crate) auth_time: i64,
+    pub(crate) amr: Vec<&'static str>,
 }
 
 /// `POST /v1/sessions/sign-out-all`.

@@ -148,6 +148,22 @@ fn security(event: ActivityKind) -> (&'static str, &'static str) {
              out, and a new password must be set before the next sign-in (the reset code comes \
              in a separate mail).",
         ),
+        ActivityKind::PasskeyAdded => (
+            "A passkey was added to your account",
+            "A passkey was added to your epochgate account: it can now sign in without the \
+             password. If this was not you, remove it from your account page and change your \
+             password.",
+        ),
+        ActivityKind::PasskeyRemoved => (
+            "A passkey was removed from your account",
+            "A passkey was removed from your epochgate account; it can no longer sign in.",
+        ),
+        ActivityKind::PasskeyCounterRegressed => (
+            "A passkey sign-in was refused",
+            "A sign-in with one of your passkeys was refused because its authenticator's \
+             counter went back, which can mean the passkey was copied. Remove it from your \
+             account page if you do not recognise this.",
+        ),
         ActivityKind::SignOutAll => (
             "Every device was signed out",
             "Every device signed in to your epochgate account was signed out.",
@@ -387,6 +403,9 @@ mod tests {
             ActivityKind::PasswordReset,
             ActivityKind::EmailChanged,
             ActivityKind::AccountSecured,
+            ActivityKind::PasskeyAdded,
+            ActivityKind::PasskeyRemoved,
+            ActivityKind::PasskeyCounterRegressed,
         ];
         let subjects: std::collections::HashSet<String> = kinds
             .iter()

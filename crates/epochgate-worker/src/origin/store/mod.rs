@@ -13,6 +13,7 @@ mod events;
 mod feed_outbox;
 mod idempotency;
 mod outbox;
+mod passkeys;
 mod reservations;
 mod revocation;
 mod sessions;
@@ -23,6 +24,7 @@ pub(crate) use codes::Purpose;
 pub(crate) use events::Event;
 pub(crate) use feed_outbox::Pending;
 pub(crate) use outbox::{Due, Listed, MAX_ATTEMPTS};
+pub(crate) use passkeys::PasskeyRow;
 pub(crate) use reservations::Reservation;
 pub(crate) use revocation::{Revocations, Role};
 pub(crate) use sessions::SessionRow;
@@ -206,6 +208,7 @@ impl Store {
         sql.exec(REVOCATION_SCHEMA, None).map_err(db)?;
         sql.exec(SCHEMA, None).map_err(db)?;
         sql.exec(THROTTLE_SCHEMA, None).map_err(db)?;
+        sql.exec(passkeys::SCHEMA, None).map_err(db)?;
         Ok(Store { sql, key })
     }
 
