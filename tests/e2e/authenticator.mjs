@@ -102,7 +102,7 @@ export class SoftAuthenticator {
       id, rawId: id, type: 'public-key', authenticatorAttachment: 'platform',
       response: {
         clientDataJSON: b64u(clientDataJSON), authenticatorData: b64u(authData),
-        signature: b64u(signature), userHandle: over.userHandle ?? cred.userHandle,
+        signature: b64u(signature), userHandle: 'userHandle' in over ? over.userHandle : cred.userHandle,
       },
       clientExtensionResults: {},
     };

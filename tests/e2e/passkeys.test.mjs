@@ -346,7 +346,8 @@ describe('passkeys', () => {
   });
 
   test('every exchange matches openapi.yaml', () => {
-    const { problems } = openApiProblems(exchanges);
+    // A 405 answers a method the path does not document, by design.
+    const { problems } = openApiProblems(exchanges.filter((x) => x.status !== 405));
     assert.deepEqual(problems, []);
   });
 });

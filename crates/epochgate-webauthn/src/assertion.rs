@@ -70,11 +70,20 @@ impl RelyingParty {
                 signature,
             )
             .map_err(Error::widen)?;
+        // Spent before the counter is judged: a replayed answer repeats its counter, and must
+        // be told apart from a cloned authenticator (`challenge_replayed`, not
+        // `counter_regressed`). A regression burns a challenge its authenticator did sign.
         match spent.spend(opened.nonce, opened.expires_at) {
-            Ok(true) => Ok(asserted),
-            Ok(false) => Err(Error::ChallengeReplayed),
-            Err(e) => Err(Error::Store(e)),
+            Ok(true) => {}
+            Ok(false) => return Err(Error::ChallengeReplayed),
+            Err(e) => return Err(Error::Store(e)),
         }
+        if (stored.sign_count != 0 || asserted.sign_count != 0)
+            && asserted.sign_count <= stored.sign_count
+        {
+            return Err(Error::CounterRegressed);
+        }
+        Ok(asserted)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -115,10 +124,6 @@ impl RelyingParty {
         message.extend_from_slice(authenticator_data);
         message.extend_from_slice(&Sha256::digest(client_data_json));
         stored.key.verify(&message, signature)?;
-        if (stored.sign_count != 0 || data.sign_count != 0) && data.sign_count <= stored.sign_count
-        {
-            return Err(Error::CounterRegressed);
-        }
         Ok((
             opened,
             Asserted {

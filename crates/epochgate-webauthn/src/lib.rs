@@ -14,11 +14,14 @@
 //! - [`RelyingParty::verify_assertion`]: clientDataJSON (`webauthn.get`, challenge of the
 //!   purpose and binding, exact origin, not cross-origin) → authenticator data (RP id hash, user
 //!   present, user verified) → signature over `authenticatorData ‖ SHA-256(clientDataJSON)` →
-//!   signature counter → nonce spent.
+//!   nonce spent → signature counter.
 //!
-//! The nonce is spent only after every other check passed, so a refused response never burns a
-//! challenge, and an accepted one can never be replayed. Each refusal has one stable
-//! [`Error::code`].
+//! The nonce is spent only once the response is proven to come from the credential (every
+//! check up to the signature passed), so a forged or bent response never burns a challenge and
+//! an accepted one can never be replayed. An assertion's counter is judged after the spend: a
+//! replayed answer repeats its counter and must read as `challenge_replayed`, not as a cloned
+//! authenticator; a real regression burns the challenge its authenticator signed. Each refusal
+//! has one stable [`Error::code`].
 //!
 //! # What the caller (the origin) must do
 //!
