@@ -1,6 +1,6 @@
-// Recent activity of the account: sign-ins, failed attempts, sign-outs, password, email, recovery
-// and two-factor changes, newest first; and at the top of the page the last few security events,
-// the ones an owner should notice if they were not theirs.
+// Recent activity of the account: sign-ins, failed attempts, sign-outs, password, email, recovery,
+// two-factor and passkey changes, newest first; and at the top of the page the last few security
+// events, the ones an owner should notice if they were not theirs.
 import { errorText } from './api.js';
 import { $, el, timeEl } from './dom.js';
 
@@ -21,11 +21,15 @@ export const EVENT_LABEL = Object.freeze({
   recovery_code_used: 'A recovery code was used',
   email_changed: 'Email address changed',
   account_secured: 'Account secured: every device signed out',
+  passkey_added: 'Passkey added',
+  passkey_removed: 'Passkey removed',
+  passkey_counter_regressed: 'A passkey was refused: its counter went back, so it may have been copied',
 });
 
 /** The kinds shown under "Recent security events". */
 export const SECURITY_KINDS = Object.freeze(['sign_in_new_device', 'totp_enabled', 'totp_disabled', 'password_changed',
-  'password_reset', 'recovery_codes_generated', 'recovery_code_used', 'email_changed', 'account_secured']);
+  'password_reset', 'recovery_codes_generated', 'recovery_code_used', 'email_changed', 'account_secured',
+  'passkey_added', 'passkey_removed', 'passkey_counter_regressed']);
 
 /** The newest `count` security events of an activity list (newest first, as the API answers). */
 export function securityEvents(events, count = 5) {
@@ -36,6 +40,8 @@ const ELSEWHERE = Object.freeze({
   recovery_codes_generated: 'New recovery codes were created from another device.',
   recovery_code_used: 'A recovery code was used on another device.',
   email_changed: 'The email address of your account was changed from another device.',
+  passkey_added: 'A passkey was added to your account from another device.',
+  passkey_removed: 'A passkey was removed from your account from another device.',
 });
 
 /**

@@ -1,9 +1,10 @@
 // The Manage-devices page: sign up / sign in (with a second factor or a recovery code, or a
-// password reset), the device list with per-device and all-device sign-out, the account's
-// security (recent security events, password and email change, two-factor authentication,
-// recovery codes — each confirmed in the one re-auth dialog), "Secure your account" from a mailed
-// link, activity, live sign-out (and security notices) over /v1/events and a token inspector
-// backed by the in-browser validator. Plain ES modules, no framework.
+// password reset, or with a passkey), the device list with per-device and all-device sign-out,
+// the account's security (recent security events, password and email change, two-factor
+// authentication, recovery codes, passkeys — each confirmed in the one re-auth dialog, where a
+// passkey also confirms), "Secure your account" from a mailed link, a demo payment guarded by a
+// step-up rule, activity, live sign-out (and security notices) over /v1/events and a token
+// inspector backed by the in-browser validator. Plain ES modules, no framework.
 //
 // This module only wires: the session machine (session.js) holds the token and decides when the
 // session ends; the API client (api.js) reports token refusals to it; each feature module gets
@@ -17,13 +18,17 @@ import { $, announce, meta, refreshTimes, showError, showView } from './dom.js';
 import { createInspector } from './inspector.js';
 import { createLive } from './live.js';
 import { LocalValidator } from './local.js';
+import { createPasskeys } from './passkeys.js';
 import { createPasswordForm } from './password.js';
+import { createPayments } from './payments.js';
 import { createReauth } from './reauth.js';
 import { createRecovery } from './recovery.js';
 import { createReset, takeSecureToken } from './reset.js';
 import { Session, createTokenStore } from './session.js';
 import { createSignOutAll } from './signout-all.js';
+import { createStepUp } from './stepup.js';
 import { createTotp } from './totp.js';
+import { passkeySupport } from './webauthn.js';
 
 // Before anything else: the token of a secure-account link leaves the address bar and history.
 const secureLink = takeSecureToken();
@@ -33,10 +38,22 @@ const local = new LocalValidator({ issuer: meta('epochgate-issuer'), audience: m
 const api = createApi({
   getToken: () => session.token,
   onTokenRefused: ({ reason, detail }) => session.leave({ kind: 'token', reason, detail }),
+  onStepUp: (requirement) => stepUp.confirm(requirement),
 });
+const support = passkeySupport();
 
 const inspector = createInspector({ local, session });
-const reauth = createReauth({ api, session, onStale: () => account.load() });
+const reauth = createReauth({
+  api,
+  session,
+  onStale: () => account.load(),
+  passkeys: {
+    offered: () => passkeys.offered(),
+    unavailableText: () => passkeys.unavailableText(),
+    changed: () => passkeys.load(),
+  },
+});
+const stepUp = createStepUp({ api, session, reauth });
 const account = createAccount({
   api,
   session,
@@ -51,12 +68,14 @@ const signOutAll = createSignOutAll({ api, session, reauth, refresh });
 const password = createPasswordForm({ api, session, reauth, refresh });
 const totp = createTotp({ api, session, reauth, onChanged: accountChanged });
 const recovery = createRecovery({ api, session, reauth, account, onChanged: accountChanged });
+const passkeys = createPasskeys({ api, session, reauth, support, onChanged: () => activity.load() });
+const payments = createPayments({ api });
 const reset = createReset({ api, showSignIn, cancel: leaveSecurePage });
-const auth = createAuthForm({ api, session, enter: enterAccount, reset });
+const auth = createAuthForm({ api, session, enter: enterAccount, reset, support });
 
-/** Reloads the device list, the activity and the account (a recovery code may have been used). */
+/** Reloads the device list, the activity, the account (a recovery code may have been used) and the passkeys. */
 function refresh() {
-  return Promise.all([devices.load(), activity.load(), account.load()]);
+  return Promise.all([devices.load(), activity.load(), account.load(), passkeys.load()]);
 }
 
 /** Reloads the account (two-factor state, recovery codes left, email) and the activity. */
@@ -73,6 +92,7 @@ function changedElsewhere(event) {
   const text = elsewhereText(event);
   if (text) announce(text);
   accountChanged();
+  if (event === 'passkey_added' || event === 'passkey_removed') passkeys.load();
 }
 
 /** The sign-in form with `email` filled in, after a password reset; `text` is announced. */
@@ -159,6 +179,8 @@ session.on('left', (why) => {
   reauth.close();
   recovery.hide();
   account.clear();
+  passkeys.clear();
+  payments.clear();
   auth.showSignedOut(why);
   $('status').textContent = '';
   // A password reset or the secure-account page in progress stays: it is why we were signed out.
@@ -180,6 +202,8 @@ function wire() {
   password.wire();
   totp.wire();
   recovery.wire();
+  passkeys.wire();
+  payments.wire();
   activity.wire();
   inspector.wire();
   document.addEventListener('visibilitychange', () => {

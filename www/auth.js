@@ -1,10 +1,14 @@
 // Sign in and sign up (with a code from the authenticator app or a recovery code when the account
-// asks for a second factor, and the way to a password reset), and the notice that says why this
-// tab was signed out.
+// asks for a second factor, and the way to a password reset), sign-in with a passkey (no email,
+// no password: the passkey names the account), and the notice that says why this tab was signed
+// out.
 import { errorText } from './api.js';
 import { describeDevice } from './device.js';
 import { $, announce, setInvalid, showError, showView } from './dom.js';
+import { renderUnavailable } from './passkeys.js';
 import { normaliseRecoveryCode } from './proof.js';
+import { retryText } from './time.js';
+import { PasskeyError, getPasskey } from './webauthn.js';
 
 const LEAVE_TEXT = {
   device: 'This device was signed out from another device.',
@@ -27,14 +31,29 @@ export function leaveText(why) {
   return `${text} Sign in again to continue.`;
 }
 
+/** What a failed passkey sign-in reads as (`err`: an ApiError or a PasskeyError). */
+export function passkeySignInText(err) {
+  if (err instanceof PasskeyError) return `${err.message} You are not signed in.`;
+  if (err.status === 429) return `Too many passkey sign-ins were tried. ${retryText(err.retryAfter)}`;
+  switch (err.code) {
+    case 'invalid_credentials': return 'That passkey was not accepted: it may have been removed from your account. Sign in with your email and password instead.';
+    case 'invalid_challenge': return 'The passkey sign-in took too long or was already used. Try again.';
+    default: return `You are not signed in. ${errorText(err)}`;
+  }
+}
+
 /**
  * `api`, `session`; `enter()`: checks the new session and opens the account view (awaited, so
- * the buttons stay disabled until then); `reset` (reset.js): the forgot-password forms.
+ * the buttons stay disabled until then); `reset` (reset.js): the forgot-password forms;
+ * `support`: whether passkeys work here (webauthn.js passkeySupport()).
  */
-export function createAuthForm({ api, session, enter, reset }) {
+export function createAuthForm({ api, session, enter, reset, support = { state: 'unsupported' } }) {
   /** Shows the form, prefilled with the device and `email` (else the one this tab used last). */
   function show(email = '') {
     showView('auth');
+    $('auth-passkey').hidden = support.state === 'unsupported';
+    $('auth-passkey-button').disabled = support.state !== 'ok';
+    if (support.state !== 'ok') renderUnavailable($('auth-passkey-hint'), support);
     // The name and type this browser used last, else a guess the user can edit.
     const d = session.device ?? describeDevice();
     if (!$('device-name').value) $('device-name').value = d.name;
@@ -124,12 +143,51 @@ export function createAuthForm({ api, session, enter, reset }) {
     }
   }
 
+  /**
+   * "Use a passkey" on the sign-in form: POST /v1/login/passkey-options, the browser's passkey
+   * prompt (any passkey of this site: the account is the passkey's), then POST /v1/login/passkey
+   * with the device name and type of the form.
+   */
+  async function signInWithPasskey() {
+    const name = $('device-name');
+    const error = $('auth-error');
+    for (const i of [$('auth-email'), $('auth-password'), name]) setInvalid(i, false);
+    if (!name.value.trim()) { showError(error, 'Give this device a name.'); setInvalid(name, true); name.focus(); return; }
+    showError(error, '');
+    const buttons = [$('sign-in-button'), $('sign-up-button'), $('auth-passkey-button')];
+    buttons.forEach((b) => { b.disabled = true; });
+    const device = { name: name.value.trim(), type: $('device-type').value };
+    try {
+      const { publicKey } = await api('POST', '/v1/login/passkey-options', { auth: false, body: {} });
+      const credential = await getPasskey(publicKey, { mediation: 'optional' });
+      const res = await api('POST', '/v1/login/passkey', { auth: false, body: { credential, device } });
+      // The email comes from GET /v1/account once inside.
+      if (!session.signIn(res.token, { device })) return;
+      $('auth-form').reset();
+      showFactor(null);
+      hideSignedOut();
+      announce('You are signed in with your passkey.');
+      await enter();
+    } catch (err) {
+      if (err.code === 'password_reset_required') {
+        reset.showConfirm('', 'This account was secured after a sign-in its owner did not recognise: choose a new password before signing in. We emailed a code when it was secured; enter your email address with it, or send a new one.');
+        return;
+      }
+      showError(error, passkeySignInText(err));
+      $('auth-passkey-button').focus();
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+      $('auth-passkey-button').disabled = support.state !== 'ok';
+    }
+  }
+
   return {
     show,
     showSignedOut,
     hideSignedOut,
     wire() {
       $('auth-form').addEventListener('submit', submit);
+      $('auth-passkey-button').addEventListener('click', signInWithPasskey);
       $('auth-use-recovery').addEventListener('click', () => { showFactor('recovery_code'); $('auth-recovery').focus(); });
       $('auth-use-totp').addEventListener('click', () => { showFactor('totp'); $('auth-totp').focus(); });
       $('auth-forgot').addEventListener('click', () => reset.showRequest($('auth-email').value.trim()));

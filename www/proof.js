@@ -6,6 +6,9 @@
 //     two-factor authentication on — an authenticator code or a recovery code.
 //   Strong proof (2FA on/off, recovery codes, email change): the password or an emailed code,
 //     and with 2FA on also an authenticator code or a recovery code.
+//   A passkey (field `passkey`: an assertion) is a whole proof of either strength on its own:
+//     possession of the device and its user verification. The dialog offers it apart from the
+//     groups below, when the account has one and this page can use passkeys.
 
 /** The ways to confirm it is you, named by the request field that carries each. */
 export const METHODS = Object.freeze(['password', 'email_code', 'totp', 'recovery_code']);
@@ -87,4 +90,31 @@ export function buildProof(groups, chosen, values, { passwordField = 'password' 
     body[method === 'password' ? passwordField : method] = value;
   }
   return { body };
+}
+
+/**
+ * Methods of a sign-in (RFC 8176 `amr` values) that only a passkey gives: `hwk` (a hardware key)
+ * and `user` (user verification). A passkey also gives `mfa`, as the password with a second
+ * factor does.
+ */
+const PASSKEY_ONLY_AMR = Object.freeze(['hwk', 'user']);
+
+/**
+ * How the dialog asks for a step-up (a requirement from api.js's stepUpRequirement):
+ * `passkeyOnly` when only a passkey can give the methods asked for; `strength` 'strong' when
+ * `mfa` is asked for (two factors), else 'any'.
+ */
+export function stepUpPlan({ requiredAmr = [] } = {}) {
+  return {
+    passkeyOnly: requiredAmr.some((m) => PASSKEY_ONLY_AMR.includes(m)),
+    strength: requiredAmr.includes('mfa') ? 'strong' : 'any',
+  };
+}
+
+/** Why a step-up dialog opened, in one sentence. */
+export function stepUpText({ maxAge = null, requiredAmr = [] } = {}) {
+  if (stepUpPlan({ requiredAmr }).passkeyOnly) return 'This action needs a recent passkey confirmation.';
+  if (maxAge === null) return 'This action needs you to confirm it is you.';
+  const span = maxAge < 60 ? `${maxAge} seconds` : maxAge < 120 ? 'minute' : `${Math.floor(maxAge / 60)} minutes`;
+  return `This action needs you to have confirmed it is you in the last ${span}.`;
 }

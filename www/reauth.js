@@ -1,12 +1,15 @@
 // The one "confirm it is you" dialog every sensitive action goes through: the password, a code
 // emailed on request, a code from the authenticator app or a recovery code, as the action's
-// strength and the account's two-factor state require (proof.js). The action's own request runs
-// while the dialog is open, so a wrong code, a 429 or a lost connection is shown where the codes
-// were typed and can be corrected there.
+// strength and the account's two-factor state require (proof.js) — or a passkey, which is a whole
+// proof on its own, when the account has one and this page can use it. A step-up may ask for a
+// passkey only. The action's own request runs while the dialog is open, so a wrong code, a 429, a
+// cancelled passkey or a lost connection is shown where the proof was given and can be corrected
+// there.
 import { errorText } from './api.js';
 import { $, el, setInvalid, showError } from './dom.js';
 import { buildProof, proofGroups, requirementText } from './proof.js';
 import { retryText } from './time.js';
+import { PasskeyError, getPasskey } from './webauthn.js';
 
 /** How each method's field reads, and the button that switches to it. */
 const FIELD = {
@@ -30,9 +33,18 @@ const FIELD = {
 
 const GROUP_LEGEND = ['Step 1 of 2: your password or an emailed code', 'Step 2 of 2: your authenticator app or a recovery code'];
 
-/** `api`, `session` (its `totp` says whether two-factor authentication is on); `onStale()` reloads the account. */
-export function createReauth({ api, session, onStale = async () => {} }) {
-  /** The open request: {options, groups, chosen, fields, resolve}. */
+const PASSKEY_HINT = 'Your device asks for your fingerprint, face, PIN or screen lock; nothing else is needed.';
+
+/**
+ * `api`, `session` (its `totp` says whether two-factor authentication is on); `onStale()` reloads
+ * the account; `passkeys`: `offered()` whether the account has a passkey this page can use,
+ * `unavailableText()` why not, `changed()` after the server said the account has none.
+ */
+export function createReauth({
+  api, session, onStale = async () => {},
+  passkeys = { offered: () => false, unavailableText: () => '', changed: () => {} },
+}) {
+  /** The open request: {options, groups, chosen, fields, resolve, abort}. */
   let current = null;
   let emailSent = false;
 
@@ -116,6 +128,19 @@ export function createReauth({ api, session, onStale = async () => {} }) {
   /** Builds the groups for the current two-factor state; keeps what was typed when rebuilding. */
   function build() {
     const { options } = current;
+    const offered = passkeys.offered();
+    const why = options.why ? `${options.why} ` : '';
+    $('reauth-passkey').hidden = !offered;
+    $('reauth-passkey-or').hidden = Boolean(options.passkeyOnly);
+    $('reauth-passkey-button').className = options.passkeyOnly ? 'primary' : '';
+    $('reauth-passkey-hint').textContent = PASSKEY_HINT;
+    $('reauth-confirm').hidden = Boolean(options.passkeyOnly);
+    if (options.passkeyOnly) {
+      Object.assign(current, { groups: [], chosen: [], fields: {}, boxes: [] });
+      $('reauth-groups').replaceChildren();
+      $('reauth-need').textContent = offered ? `${why}Use your passkey to continue.` : `${why}${passkeys.unavailableText()}`;
+      return;
+    }
     const totpOn = Boolean(session.totp);
     const groups = proofGroups(options.strength, totpOn);
     const typed = Object.fromEntries(Object.entries(current.fields ?? {}).map(([m, f]) => [m, f.input.value]));
@@ -135,8 +160,21 @@ export function createReauth({ api, session, onStale = async () => {} }) {
       return box;
     });
     $('reauth-groups').replaceChildren(...current.boxes);
-    $('reauth-need').textContent = requirementText(options.strength, totpOn);
+    $('reauth-need').textContent = `${why}${requirementText(options.strength, totpOn)}`;
     groups.forEach((_, i) => renderGroup(i));
+  }
+
+  /** Focus where the proof is given: the first field, else the passkey button. */
+  function focusFirst() {
+    const first = current.fields[current.chosen[0]];
+    if (first) first.input.focus();
+    else if (!$('reauth-passkey').hidden) $('reauth-passkey-button').focus();
+    else $('reauth-cancel').focus();
+  }
+
+  function setBusy(busy) {
+    $('reauth-confirm').disabled = busy;
+    $('reauth-passkey-button').disabled = busy;
   }
 
   /**
@@ -146,24 +184,26 @@ export function createReauth({ api, session, onStale = async () => {} }) {
    * choices), `title`, `strength` ('any' | 'strong'), `confirm` (button text), `danger`,
    * `nothingChanged` (said after every failure), `network` (after a lost connection),
    * `passwordField`, `explain(err)` (a sentence for errors of the action itself, or undefined),
-   * `opener` (gets focus back), and `send(proof)`: the request, with the proof's fields.
+   * `opener` (gets focus back), `why` (a sentence put before what is needed), `passkeyOnly`
+   * (only a passkey can do: a step-up asking for one), and `send(proof)`: the request, with the
+   * proof's fields.
    */
   function ask(options) {
     close();
     emailSent = false;
     return new Promise((resolve) => {
-      current = { options, resolve, fields: null, chosen: null };
+      current = { options, resolve, fields: null, chosen: null, abort: null };
       $('reauth-form').reset();
       $('reauth-title').textContent = options.title;
       for (const block of document.querySelectorAll('#reauth-dialog [data-action]')) block.hidden = block.dataset.action !== options.action;
       const confirm = $('reauth-confirm');
       confirm.textContent = options.confirm ?? 'Continue';
       confirm.className = options.danger ? 'danger' : 'primary';
-      confirm.disabled = false;
+      setBusy(false);
       showError($('reauth-error'), '');
       build();
       $('reauth-dialog').showModal();
-      current.fields[current.chosen[0]].input.focus();
+      focusFirst();
     });
   }
 
@@ -173,9 +213,13 @@ export function createReauth({ api, session, onStale = async () => {} }) {
 
   async function submit(event) {
     event.preventDefault();
-    if (!current) return;
+    if (!current || $('reauth-confirm').disabled) return;
     const request = current;
     const { options, groups, chosen, fields } = request;
+    if (groups.length === 0) {
+      if (!$('reauth-passkey').hidden) usePasskey();
+      return;
+    }
     const values = Object.fromEntries(Object.entries(fields).map(([m, f]) => [m, f.input.value]));
     const proof = buildProof(groups, chosen, values, { passwordField: options.passwordField });
     if (proof.missing) {
@@ -186,16 +230,57 @@ export function createReauth({ api, session, onStale = async () => {} }) {
     }
     markInvalid([], false);
     showError($('reauth-error'), '');
-    const confirm = $('reauth-confirm');
-    confirm.disabled = true;
-    let result;
+    await run(request, proof.body, false);
+  }
+
+  /**
+   * "Use a passkey": POST /v1/reauth/passkey-options, the browser's passkey prompt, then the
+   * action with the assertion as its proof (`passkey`).
+   */
+  async function usePasskey() {
+    if (!current) return;
+    const request = current;
+    const nothing = request.options.nothingChanged ?? 'Nothing was changed.';
+    markInvalid([], false);
+    showError($('reauth-error'), '');
+    setBusy(true);
+    const hint = $('reauth-passkey-hint');
+    hint.textContent = 'Waiting for your passkey…';
+    request.abort = new AbortController();
+    let credential;
     try {
-      result = await options.send(proof.body);
+      const { publicKey } = await api('POST', '/v1/reauth/passkey-options', { body: {} });
+      credential = await getPasskey(publicKey, { signal: request.abort.signal });
     } catch (err) {
       if (current !== request) return;
-      confirm.disabled = false;
+      hint.textContent = PASSKEY_HINT;
+      setBusy(false);
       if (err.handled) { close(); return; }
-      fail(err);
+      let text;
+      if (err instanceof PasskeyError) text = `${err.message} ${nothing}`;
+      else if (err.code === 'no_passkeys') {
+        text = `Your account has no passkey any more (perhaps one was removed from another device). ${nothing}`;
+        passkeys.changed();
+      } else text = `The passkey could not be asked for. ${errorText(err, { rateLimited: `${nothing} ` })}`;
+      showError($('reauth-error'), text);
+      $('reauth-passkey-button').focus();
+      return;
+    }
+    hint.textContent = PASSKEY_HINT;
+    await run(request, { passkey: credential }, true);
+  }
+
+  /** Sends the action with `proof`; closes the dialog on success, says why not otherwise. */
+  async function run(request, proof, viaPasskey) {
+    setBusy(true);
+    let result;
+    try {
+      result = await request.options.send(proof);
+    } catch (err) {
+      if (current !== request) return;
+      setBusy(false);
+      if (err.handled) { close(); return; }
+      fail(err, viaPasskey);
       return;
     }
     if (current !== request) return;
@@ -204,15 +289,20 @@ export function createReauth({ api, session, onStale = async () => {} }) {
     $('reauth-form').reset();
     $('reauth-groups').replaceChildren();
     $('reauth-dialog').close();
-    if (!$('account-view').hidden) options.opener?.focus();
+    if (!$('account-view').hidden) request.options.opener?.focus();
     request.resolve(result ?? true);
   }
 
   /** Shows why the action failed, in the dialog, and where to correct it. */
-  function fail(err) {
+  function fail(err, viaPasskey = false) {
     const { options, chosen, fields } = current;
     const nothing = options.nothingChanged ?? 'Nothing was changed.';
     let text = options.explain?.(err);
+    if (text === undefined && viaPasskey && err.code === 'reauth_failed') {
+      text = `That passkey was not accepted: it may have been removed from your account. ${nothing}`;
+    } else if (text === undefined && err.code === 'invalid_challenge') {
+      text = `The passkey confirmation took too long or was already used: try again. ${nothing}`;
+    }
     if (text === undefined) {
       text = errorText(err, {
         reauthFailed: `That password or code is wrong. ${nothing}`,
@@ -223,12 +313,16 @@ export function createReauth({ api, session, onStale = async () => {} }) {
     if (err.code === 'reauth_required') {
       // The account's two-factor state may have changed elsewhere: ask again with the new rule.
       text = `${err.message || 'More proof is needed.'} ${nothing}`;
-      onStale().then(() => { if (current) build(); });
+      onStale().then(() => { if (current) { build(); focusFirst(); } });
     }
     showError($('reauth-error'), text);
+    if (viaPasskey) {
+      $('reauth-passkey-button').focus();
+      return;
+    }
     const wrong = err.code === 'reauth_failed' || err.code === 'reauth_required';
     markInvalid(wrong ? chosen : [], true);
-    fields[chosen[0]]?.input.focus();
+    focusFirst();
   }
 
   /** Closes the dialog (cancel, or the session ended); a pending ask resolves with null. */
@@ -240,8 +334,10 @@ export function createReauth({ api, session, onStale = async () => {} }) {
 
   function settle() {
     if (!current) return;
-    const { resolve } = current;
+    const { resolve, abort } = current;
     current = null;
+    // A passkey prompt still open belongs to this request: it goes with it.
+    abort?.abort();
     $('reauth-form').reset();
     $('reauth-groups').replaceChildren();
     resolve(null);
@@ -252,6 +348,7 @@ export function createReauth({ api, session, onStale = async () => {} }) {
     close,
     wire() {
       $('reauth-form').addEventListener('submit', submit);
+      $('reauth-passkey-button').addEventListener('click', usePasskey);
       $('reauth-cancel').addEventListener('click', () => {
         const opener = current?.options.opener;
         close();

@@ -1,10 +1,15 @@
 // The pure parts of the account-security features of the page in Node: the secure-account link
 // (read once, then removed from the address), the reset messages, recovery-code texts, the
-// security-events filter, the events URL with a ticket, and the session's email.
+// security-events filter, the events URL with a ticket, the session's email, and the passkey
+// names and messages.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EVENT_LABEL, SECURITY_KINDS, elsewhereText, securityEvents } from '../../www/activity.js';
+import { ApiError } from '../../www/api.js';
+import { passkeySignInText } from '../../www/auth.js';
 import { eventsUrl } from '../../www/live.js';
+import { NAME_MAX, passkeyName, unavailableText } from '../../www/passkeys.js';
+import { PasskeyError } from '../../www/webauthn.js';
 import { codesText, remainingText } from '../../www/recovery.js';
 import { secureAccountToken, signedOutText, takeSecureToken } from '../../www/reset.js';
 import { Session, createTokenStore } from '../../www/session.js';
@@ -101,4 +106,40 @@ test('changes made from another device are explained; two-factor changes are lef
   assert.match(elsewhereText('recovery_code_used'), /on another device/);
   assert.equal(elsewhereText('totp_enabled'), null);
   assert.equal(elsewhereText('toString'), null);
+});
+
+test('passkey names are trimmed, 1 to 64 characters', () => {
+  assert.equal(passkeyName('  Work laptop  '), 'Work laptop');
+  assert.equal(passkeyName(''), null);
+  assert.equal(passkeyName('   '), null);
+  assert.equal(passkeyName(undefined), null);
+  assert.equal(passkeyName('x'.repeat(NAME_MAX)), 'x'.repeat(NAME_MAX));
+  assert.equal(passkeyName('x'.repeat(NAME_MAX + 1)), null);
+  // Characters, not UTF-16 units: 64 emoji are a name.
+  assert.equal(passkeyName('🔑'.repeat(NAME_MAX)), '🔑'.repeat(NAME_MAX));
+});
+
+test('why passkeys are not offered, in words', () => {
+  assert.equal(unavailableText({ state: 'ok' }), '');
+  assert.match(unavailableText({ state: 'unsupported' }), /browser cannot use passkeys/);
+  assert.match(unavailableText({ state: 'ip_host', localUrl: 'http://localhost:8787/' }), /IP address.*localhost/);
+  assert.match(unavailableText({ state: 'ip_host' }), /domain name/);
+  assert.match(unavailableText({ state: 'insecure' }), /secure \(https\)/);
+});
+
+test('a failed passkey sign-in says why, never only a code', () => {
+  assert.match(passkeySignInText(new ApiError(401, 'invalid_credentials', 'invalid credentials')), /not accepted: it may have been removed/);
+  assert.match(passkeySignInText(new ApiError(400, 'invalid_challenge', 'x')), /took too long/);
+  assert.match(passkeySignInText(Object.assign(new ApiError(429, 'rate_limited', 'x'), { retryAfter: 30 })), /^Too many passkey sign-ins were tried\. Try again in 30 seconds/);
+  assert.match(passkeySignInText(new PasskeyError('cancelled')), /^The passkey was not used.* You are not signed in\.$/);
+  assert.equal(passkeySignInText(new ApiError(0, 'network', '')), 'You are not signed in. Could not reach the server. Check your connection and try again.');
+});
+
+test('passkey changes made elsewhere are explained; every passkey kind is a security event', () => {
+  for (const kind of ['passkey_added', 'passkey_removed', 'passkey_counter_regressed']) {
+    assert.ok(SECURITY_KINDS.includes(kind), kind);
+    assert.ok(EVENT_LABEL[kind], kind);
+  }
+  assert.match(elsewhereText('passkey_added'), /^A passkey was added to your account from another device\./);
+  assert.match(elsewhereText('passkey_removed'), /removed/);
 });

@@ -1,18 +1,22 @@
 // The page's API client (www/api.js) in Node against a fake fetch: token refusals reported once
-// through the callback, form answers left to the form, Retry-After, network failures, 204.
+// through the callback, form answers left to the form, Retry-After, network failures, 204, and
+// step-up (a 401 insufficient_user_authentication: ask once, then the request once more).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ApiError, NOT_DEFINITIVE, TOKEN_REASONS, createApi, errorText, isTokenRefusal, retryAfterSeconds } from '../../www/api.js';
+import {
+  ApiError, NOT_DEFINITIVE, TOKEN_REASONS, createApi, errorText, isTokenRefusal, retryAfterSeconds, stepUpRequirement,
+} from '../../www/api.js';
 
 const json = (status, body, headers = {}) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
 /** A client whose fetch answers `answer(url, init)`, recording requests and refusals. */
-function client(answer, { token = 'tok', now } = {}) {
+function client(answer, { token = 'tok', now, onStepUp } = {}) {
   const calls = [];
   const refused = [];
   const api = createApi({
     getToken: () => token,
     onTokenRefused: (why) => refused.push(why),
+    ...(onStepUp ? { onStepUp } : {}),
     fetch: async (url, init) => { calls.push({ url, init }); return answer(url, init); },
     ...(now ? { now } : {}),
   });
@@ -179,4 +183,91 @@ test('a 401 state_stale keeps the session: no callback, not handled, the code re
   assert.notEqual(err.handled, true);
   assert.deepEqual(refused, []);
   assert.match(errorText(err, { network: 'Trying again in a few seconds…' }), /cannot confirm sign-outs right now.*Trying again/);
+});
+
+// --- step-up -----------------------------------------------------------------------------------
+
+const STEP_UP_BODY = {
+  error: 'insufficient_user_authentication', message: 'this route needs a passkey confirmation in the last 300 s',
+  max_age: 300, required_amr: ['hwk'],
+};
+const STEP_UP_HEADER = 'Bearer error="insufficient_user_authentication", error_description="needs a passkey", max_age=300';
+const stepUpAnswer = () => json(401, STEP_UP_BODY, { 'www-authenticate': STEP_UP_HEADER });
+
+test('stepUpRequirement reads the body, else the WWW-Authenticate challenge; anything else is null', () => {
+  assert.deepEqual(stepUpRequirement(401, STEP_UP_HEADER, STEP_UP_BODY),
+    { maxAge: 300, requiredAmr: ['hwk'], message: STEP_UP_BODY.message });
+  // An answer whose body is not JSON: the challenge alone.
+  assert.deepEqual(stepUpRequirement(401, STEP_UP_HEADER, null), { maxAge: 300, requiredAmr: [], message: '' });
+  assert.deepEqual(stepUpRequirement(401, 'Bearer error="insufficient_user_authentication", max_age="60"', null).maxAge, 60);
+  // A rule without max_age, and a body without the header.
+  assert.deepEqual(stepUpRequirement(401, null, { error: 'insufficient_user_authentication', message: 'm', required_amr: ['hwk', 7] }),
+    { maxAge: null, requiredAmr: ['hwk'], message: 'm' });
+  assert.equal(stepUpRequirement(401, null, { ...STEP_UP_BODY, max_age: -1 }).maxAge, null);
+  assert.equal(stepUpRequirement(403, STEP_UP_HEADER, STEP_UP_BODY), null);
+  assert.equal(stepUpRequirement(401, 'Bearer error="invalid_token", error_description="expired"', { error: 'expired' }), null);
+  assert.equal(stepUpRequirement(401, null, { error: 'reauth_failed' }), null);
+});
+
+test('a step-up refusal asks once, then sends the request again with the new token', async () => {
+  let token = 'old';
+  const asked = [];
+  const calls = [];
+  const api = createApi({
+    getToken: () => token,
+    onTokenRefused: () => assert.fail('a step-up refusal must not end the session'),
+    onStepUp: async (requirement) => { asked.push(requirement); token = 'fresh'; return true; },
+    fetch: async (url, init) => {
+      calls.push(init.headers.authorization);
+      return init.headers.authorization === 'Bearer fresh' ? json(200, { paid: true }) : stepUpAnswer();
+    },
+  });
+  assert.deepEqual(await api('POST', '/app/payments', { body: { amount: 1 } }), { paid: true });
+  assert.deepEqual(calls, ['Bearer old', 'Bearer fresh']);
+  assert.deepEqual(asked, [{ maxAge: 300, requiredAmr: ['hwk'], message: STEP_UP_BODY.message }]);
+});
+
+test('a step-up not given, or refused again after it, reaches the caller with what was asked', async () => {
+  // Cancelled: no second request.
+  const cancelled = client(() => stepUpAnswer(), { onStepUp: async () => false });
+  const a = await rejection(cancelled.api('POST', '/app/payments', { body: {} }));
+  assert.equal(a.code, 'insufficient_user_authentication');
+  assert.deepEqual(a.requirement.requiredAmr, ['hwk']);
+  assert.notEqual(a.handled, true);
+  assert.equal(cancelled.calls.length, 1);
+  assert.deepEqual(cancelled.refused, []);
+  assert.equal(errorText(a), 'This action needs a recent passkey confirmation, and none was given. Nothing was done.');
+
+  // Given, and still refused: sent once more only, asked once only.
+  let asks = 0;
+  // (A second ask would say no, so that asking again fails here rather than looping.)
+  const again = client(() => stepUpAnswer(), { onStepUp: async () => { asks++; return asks === 1; } });
+  const b = await rejection(again.api('POST', '/app/payments', { body: {} }));
+  assert.equal(b.code, 'insufficient_user_authentication');
+  assert.equal(asks, 1);
+  assert.equal(again.calls.length, 2);
+
+  // A callback that throws counts as not given.
+  const broken = client(() => stepUpAnswer(), { onStepUp: async () => { throw new Error('dialog gone'); } });
+  assert.equal((await rejection(broken.api('POST', '/app/payments', { body: {} }))).code, 'insufficient_user_authentication');
+  assert.equal(broken.calls.length, 1);
+
+  // stepUp: false, and unauthenticated requests, never ask.
+  let never = 0;
+  const off = client(() => stepUpAnswer(), { onStepUp: async () => { never++; return true; } });
+  await rejection(off.api('POST', '/app/payments', { body: {}, stepUp: false }));
+  await rejection(off.api('POST', '/v1/login', { body: {}, auth: false }));
+  assert.equal(never, 0);
+  assert.equal(off.calls.length, 2);
+});
+
+test('without a step-up callback the refusal is the caller\'s, and a rule with only max_age reads so', async () => {
+  const { api, refused } = client(() => json(401, { error: 'insufficient_user_authentication', message: 'too old', max_age: 60 }, {
+    'www-authenticate': 'Bearer error="insufficient_user_authentication", max_age=60',
+  }));
+  const err = await rejection(api('GET', '/app/report'));
+  assert.equal(err.code, 'insufficient_user_authentication');
+  assert.deepEqual(err.requirement, { maxAge: 60, requiredAmr: [], message: 'too old' });
+  assert.deepEqual(refused, []);
+  assert.match(errorText(err), /confirm it is you again/);
 });

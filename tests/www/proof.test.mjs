@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  METHODS, MISSING_TEXT, buildProof, normalise, normaliseRecoveryCode, proofGroups, requirementText,
+  METHODS, MISSING_TEXT, buildProof, normalise, normaliseRecoveryCode, proofGroups, requirementText, stepUpPlan, stepUpText,
 } from '../../www/proof.js';
 
 test('any proof: one method, the second factors only with two-factor authentication on', () => {
@@ -90,4 +90,21 @@ test('buildProof names the first missing or malformed field and sends nothing', 
 test('a method chosen outside its group is a programming error', () => {
   assert.throws(() => buildProof(proofGroups('any', false), ['totp'], { totp: '123456' }), TypeError);
   assert.throws(() => buildProof(proofGroups('strong', true), ['password', 'email_code'], { password: 'p', email_code: '123456' }), TypeError);
+});
+
+test('a step-up asks for a passkey alone when only a passkey gives the methods, two factors for mfa', () => {
+  assert.deepEqual(stepUpPlan({ maxAge: 300, requiredAmr: ['hwk'] }), { passkeyOnly: true, strength: 'any' });
+  assert.deepEqual(stepUpPlan({ requiredAmr: ['user'] }), { passkeyOnly: true, strength: 'any' });
+  assert.deepEqual(stepUpPlan({ maxAge: 300, requiredAmr: [] }), { passkeyOnly: false, strength: 'any' });
+  assert.deepEqual(stepUpPlan({ requiredAmr: ['mfa'] }), { passkeyOnly: false, strength: 'strong' });
+  assert.deepEqual(stepUpPlan({ requiredAmr: ['pwd'] }), { passkeyOnly: false, strength: 'any' });
+  assert.deepEqual(stepUpPlan(), { passkeyOnly: false, strength: 'any' });
+});
+
+test('a step-up says why it asks', () => {
+  assert.equal(stepUpText({ maxAge: 300, requiredAmr: ['hwk'] }), 'This action needs a recent passkey confirmation.');
+  assert.equal(stepUpText({ maxAge: 300, requiredAmr: [] }), 'This action needs you to have confirmed it is you in the last 5 minutes.');
+  assert.equal(stepUpText({ maxAge: 90 }), 'This action needs you to have confirmed it is you in the last minute.');
+  assert.equal(stepUpText({ maxAge: 30 }), 'This action needs you to have confirmed it is you in the last 30 seconds.');
+  assert.equal(stepUpText({ maxAge: null, requiredAmr: ['mfa'] }), 'This action needs you to confirm it is you.');
 });
