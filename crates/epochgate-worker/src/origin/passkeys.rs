@@ -105,6 +105,13 @@ fn invalid_challenge<E>(e: &WebAuthnError<E>) -> ApiError {
     )
 }
 
+/// `PublicKeyCredentialDescriptor`s of `rows` (`excludeCredentials`, `allowCredentials`).
+fn descriptors(rows: &[PasskeyRow]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|p| json!({ "type": "public-key", "id": p.id }))
+        .collect()
+}
+
 fn out(p: &PasskeyRow) -> PasskeyOut<'_> {
     let algorithm = B64
         .decode(&p.public_key)
@@ -134,6 +141,11 @@ impl Ctx<'_> {
         self.ready.data_key.challenge_key()
     }
 
+    /// A challenge for `purpose`, bound to the caller's account and session.
+    fn session_challenge(&self, c: &Caller, purpose: CeremonyPurpose) -> R<String> {
+        new_challenge(self.challenge_key(), purpose, &binding(c), self.now)
+    }
+
     /// `GET /v1/passkeys`.
     pub(super) fn list_passkeys(&self, c: &Caller) -> R<Response> {
         let rows = self.store().passkeys(&c.account)?;
@@ -153,17 +165,9 @@ impl Ctx<'_> {
             )));
         }
         self.reauthenticate(c, Some(&account), Proof::Strong, &b.proof.offer(None))?;
-        let challenge = new_challenge(
-            self.challenge_key(),
-            CeremonyPurpose::Registration,
-            &binding(c),
-            self.now,
-        )?;
+        let challenge = self.session_challenge(c, CeremonyPurpose::Registration)?;
         let rp = &self.ready.rp;
-        let exclude: Vec<_> = existing
-            .iter()
-            .map(|p| json!({ "type": "public-key", "id": p.id }))
-            .collect();
+        let exclude = descriptors(&existing);
         Ok(json(
             200,
             &json!({ "publicKey": {
@@ -304,16 +308,8 @@ impl Ctx<'_> {
                 "this account has no passkey: confirm with your password or a code instead",
             ));
         }
-        let challenge = new_challenge(
-            self.challenge_key(),
-            CeremonyPurpose::Reauthentication,
-            &binding(c),
-            self.now,
-        )?;
-        let allow: Vec<_> = passkeys
-            .iter()
-            .map(|p| json!({ "type": "public-key", "id": p.id }))
-            .collect();
+        let challenge = self.session_challenge(c, CeremonyPurpose::Reauthentication)?;
+        let allow = descriptors(&passkeys);
         Ok(json(
             200,
             &json!({ "publicKey": {

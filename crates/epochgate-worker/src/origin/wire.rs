@@ -168,14 +168,27 @@ fn credential_id(id: Option<&String>, raw_id: Option<&String>, kind: Option<&Str
     Ok(id)
 }
 
+/// The credential id and the `response` of a credential, both required.
+fn id_and_response<'a, T>(
+    id: Option<&String>,
+    raw_id: Option<&String>,
+    kind: Option<&String>,
+    response: Option<&'a T>,
+) -> R<(String, &'a T)> {
+    let id = credential_id(id, raw_id, kind)?;
+    let r = response.ok_or_else(|| ApiError::invalid("credential.response is required"))?;
+    Ok((id, r))
+}
+
 impl AssertionIn {
     /// The decoded fields; a missing or malformed one is `invalid_input` naming it.
     pub(crate) fn decode(&self) -> R<Decoded> {
-        let id = credential_id(self.id.as_ref(), self.raw_id.as_ref(), self.kind.as_ref())?;
-        let r = self
-            .response
-            .as_ref()
-            .ok_or_else(|| ApiError::invalid("credential.response is required"))?;
+        let (id, r) = id_and_response(
+            self.id.as_ref(),
+            self.raw_id.as_ref(),
+            self.kind.as_ref(),
+            self.response.as_ref(),
+        )?;
         Ok(Decoded {
             id,
             client_data_json: b64("response.clientDataJSON", r.client_data_json.as_ref())?,
@@ -192,11 +205,12 @@ impl AssertionIn {
 impl AttestationIn {
     /// The decoded fields; a missing or malformed one is `invalid_input` naming it.
     pub(crate) fn decode(&self) -> R<Decoded> {
-        let id = credential_id(self.id.as_ref(), self.raw_id.as_ref(), self.kind.as_ref())?;
-        let r = self
-            .response
-            .as_ref()
-            .ok_or_else(|| ApiError::invalid("credential.response is required"))?;
+        let (id, r) = id_and_response(
+            self.id.as_ref(),
+            self.raw_id.as_ref(),
+            self.kind.as_ref(),
+            self.response.as_ref(),
+        )?;
         Ok(Decoded {
             id,
             client_data_json: b64("response.clientDataJSON", r.client_data_json.as_ref())?,
