@@ -117,6 +117,13 @@ export async function startWorker({ secrets, vars = {}, persistTo, port, cwd = r
 }
 
 /** Every exchange, for the OpenAPI conformance check. */
+/** The operations passkeys.test.mjs exercises (and checks it did). */
+export const PASSKEY_OPERATIONS = Object.freeze([
+  'get /v1/passkeys', 'post /v1/passkeys', 'post /v1/passkeys/registration-options', 'patch /v1/passkeys/{id}',
+  'delete /v1/passkeys/{id}', 'post /v1/login/passkey-options', 'post /v1/login/passkey',
+  'post /v1/reauth/passkey-options', 'post /v1/reauth',
+]);
+
 export const exchanges = [];
 
 /**
