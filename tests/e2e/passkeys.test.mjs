@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   call, cleanup, decodeJwt, exchanges, FAST_ARGON2, freePort, makeSecrets, newMail, openApiProblems,
-  PASSKEY_OPERATIONS, sleep, startWorker, waitFor,
+  currentStep, PASSKEY_OPERATIONS, sleep, startWorker, totpAt, waitFor,
 } from './helper.mjs';
 import { SoftAuthenticator } from './authenticator.mjs';
 
@@ -325,6 +325,29 @@ describe('passkeys', () => {
     r = await api('POST', '/v1/reauth/passkey-options', { token: s.a.token, body: {} });
     assert.equal(r.status, 409);
     assert.equal(r.body.error, 'no_passkeys');
+  });
+
+  test('with two-factor authentication on, a passkey alone signs in and is a strong proof alone', async () => {
+    const start = await api('POST', '/v1/totp', { token: s.other.token, body: { password: PASSWORD } });
+    assert.equal(start.status, 200, JSON.stringify(start.body));
+    const step = currentStep();
+    const on = await api('POST', '/v1/totp/confirm', { token: s.other.token, body: { code: totpAt(start.body.secret, step) } });
+    assert.equal(on.status, 204, JSON.stringify(on.body));
+    // Strong with 2FA on: the password alone is not enough, the password and a code are.
+    let r = await api('POST', '/v1/passkeys/registration-options', { token: s.other.token, body: { password: PASSWORD } });
+    assert.equal(r.body.error, 'reauth_required');
+    const options = await registrationOptions(s.other.token, { password: PASSWORD, totp: totpAt(start.body.secret, step + 1) });
+    const key = new SoftAuthenticator({ origin });
+    r = await api('POST', '/v1/passkeys', { token: s.other.token, body: { credential: key.create(options) } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    // The password alone now asks for the second factor; the passkey alone signs in.
+    r = await api('POST', '/v1/login', { body: { email: OTHER, password: PASSWORD, device: device('Kiosk') } });
+    assert.equal(r.body.error, 'totp_required');
+    r = await passkeyLogin(key.get(await loginOptions()), 'Second laptop');
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    // And it is a whole Strong proof: turning 2FA off with the passkey alone.
+    r = await api('DELETE', '/v1/totp', { token: r.body.token, body: { passkey: key.get(await reauthOptions(r.body.token)) } });
+    assert.equal(r.status, 204, JSON.stringify(r.body));
   });
 
   test('floods: sign-in options from many addresses cost no object; forged answers stop at the edge', async () => {
