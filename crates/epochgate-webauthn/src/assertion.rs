@@ -111,15 +111,7 @@ impl RelyingParty {
             now,
         )?;
         let data = AuthenticatorData::parse(authenticator_data)?;
-        if data.rp_id_hash != *self.id_hash() {
-            return Err(Error::WrongRpId);
-        }
-        if !data.user_present() {
-            return Err(Error::UserNotPresent);
-        }
-        if !data.user_verified() {
-            return Err(Error::UserNotVerified);
-        }
+        data.check_for(self)?;
         let mut message = Vec::with_capacity(authenticator_data.len() + 32);
         message.extend_from_slice(authenticator_data);
         message.extend_from_slice(&Sha256::digest(client_data_json));

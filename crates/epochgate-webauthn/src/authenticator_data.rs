@@ -39,6 +39,22 @@ pub(crate) struct AttestedCredential {
 }
 
 impl AuthenticatorData {
+    /// What every ceremony asks of the authenticator data: made for this relying party
+    /// (`wrong_rp_id`), with the user present (`user_not_present`) and verified
+    /// (`user_not_verified`).
+    pub fn check_for(&self, rp: &crate::RelyingParty) -> Result<(), Error> {
+        if self.rp_id_hash != *rp.id_hash() {
+            return Err(Error::WrongRpId);
+        }
+        if !self.user_present() {
+            return Err(Error::UserNotPresent);
+        }
+        if !self.user_verified() {
+            return Err(Error::UserNotVerified);
+        }
+        Ok(())
+    }
+
     pub fn user_present(&self) -> bool {
         self.flags & UP != 0
     }

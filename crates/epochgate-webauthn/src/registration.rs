@@ -98,15 +98,7 @@ impl RelyingParty {
             return Err(Error::Malformed);
         }
         let data = AuthenticatorData::parse(auth_data)?;
-        if data.rp_id_hash != *self.id_hash() {
-            return Err(Error::WrongRpId);
-        }
-        if !data.user_present() {
-            return Err(Error::UserNotPresent);
-        }
-        if !data.user_verified() {
-            return Err(Error::UserNotVerified);
-        }
+        data.check_for(self)?;
         let backup_eligible = data.backup_eligible();
         let backed_up = data.backed_up();
         let attested = data.attested.ok_or(Error::Malformed)?;
