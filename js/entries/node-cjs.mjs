@@ -1,0 +1,9 @@
+// Node CommonJS (`require('epochgate')`): bundled into dist/node.cjs by scripts/build-pkg.sh,
+// where `__dirname` is the package's dist directory.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initSync } from './glue.mjs';
+
+initSync({ module: readFileSync(join(__dirname, 'epochgate_bg.wasm')) });
+
+export * from './api.mjs';

@@ -1,0 +1,5 @@
+// A plain <script type="module"> with no bundler: call `init()` (also the default export) once
+// before anything else; it fetches epochgate_bg.wasm from beside this file, or from the URL,
+// Response or bytes it is given.
+export { default, default as init } from './glue.mjs';
+export * from './api.mjs';
