@@ -1,5 +1,5 @@
 // Cold start of the wasm package on a snapshot written by `examples/retention.rs`: a fresh Node
-// process loads pkg/node, builds a Validator and applies the snapshot once, as a cold isolate
+// process loads the package (pkg/epochgate), builds a Validator and applies the snapshot once, as a cold isolate
 // does; prints the time and how much the resident set grew (wasm linear memory never shrinks).
 // Two ways, each in its own process: "pieces" reads the file in 64 KiB pieces into an
 // UpdateBytes of the file's length (as a body of known Content-Length is read), "whole" reads it
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 const files = process.argv.slice(2);
 if (process.env.RETENTION_CHILD) {
   const require = createRequire(import.meta.url);
-  const eg = require('../pkg/node/epochgate.js');
+  const eg = require('../pkg/epochgate/dist/node.cjs');
   const file = files[0];
   const revocationKeys = readFileSync(join(dirname(file), 'revocation-jwks.json'), 'utf8');
   const { publicJwk } = eg.generateKeyPair('tokens');

@@ -1,9 +1,9 @@
 // epochgate's WebAssembly Validator against jose.jwtVerify (EdDSA on Node's WebCrypto), in one
-// Node process with the same tokens, interleaved rounds and a warm-up. Build pkg/node first
+// Node process with the same tokens, interleaved rounds and a warm-up. Build pkg/epochgate first
 // (scripts/build-pkg.sh), then:
 //   node benches/wasm-vs-jose.mjs            full run (a few minutes)
 //   QUICK=1 node benches/wasm-vs-jose.mjs    a smoke run
-//   EPOCHGATE_PKG=dir node benches/...       another build of pkg/node, to compare builds
+//   EPOCHGATE_PKG=dir node benches/...       another build of pkg/epochgate, to compare builds
 //
 // (a) every token unique: each validation verifies a signature.
 // (b) tokens drawn Zipf-like (s = 1) from 10,000 sessions: the validator's cache answers
@@ -19,14 +19,14 @@ import * as jose from 'jose';
 
 const require = createRequire(import.meta.url);
 const pkg = process.env.EPOCHGATE_PKG
-  ? `${process.env.EPOCHGATE_PKG.replace(/\/$/, '')}/epochgate.js`
-  : fileURLToPath(new URL('../pkg/node/epochgate.js', import.meta.url));
+  ? `${process.env.EPOCHGATE_PKG.replace(/\/$/, '')}/dist/node.cjs`
+  : fileURLToPath(new URL('../pkg/epochgate/dist/node.cjs', import.meta.url));
 const ISS = 'https://id.example';
 const AUD = 'app';
 const QUICK = !!process.env.QUICK;
 const OPTIONS = { issuer: ISS, audience: AUD, typ: 'session+jwt', algorithms: ['EdDSA'] };
 
-// Builds compared with each other: `--compare dirA dirB ...` (each a pkg/node-like directory).
+// Builds compared with each other: `--compare dirA dirB ...` (each a built package directory like pkg/epochgate).
 // Rounds are interleaved across builds in one process, so background load hits them alike.
 if (process.argv[2] === '--compare') {
   const { readFileSync } = await import('node:fs');
@@ -34,11 +34,11 @@ if (process.argv[2] === '--compare') {
   const dirs = process.argv.slice(3);
   const now = Math.floor(Date.now() / 1000);
   const builds = dirs.map((dir) => {
-    const m = require(`${dir.replace(/\/$/, '')}/epochgate.js`);
+    const m = require(`${dir.replace(/\/$/, '')}/dist/node.cjs`);
     const { privateJwk, publicJwk } = m.generateKeyPair('cmp');
     const issuer = new m.Issuer({ issuer: ISS, audience: AUD, privateJwk });
     const tokens = Array.from({ length: 200 }, (_, i) => issuer.mint({ account: `a${i}`, session: `s${i}`, device: 0, epoch: 0, now }));
-    const wasm = readFileSync(`${dir.replace(/\/$/, '')}/epochgate_bg.wasm`);
+    const wasm = readFileSync(`${dir.replace(/\/$/, '')}/dist/epochgate_bg.wasm`);
     return {
       dir, m, issuer, tokens, uncached: new m.Validator({ issuer: ISS, audience: AUD, keys: publicJwk, cacheSize: 0 }),
       cached: new m.Validator({ issuer: ISS, audience: AUD, keys: publicJwk }),

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the npm package `epochgate`, offline, into pkg/epochgate (then `npm pack` there):
-#   pkg/web   wasm-pack --target web: the ES module glue and the .wasm every entry point shares
-#   pkg/node  wasm-pack --target nodejs: CommonJS, for the repository's own Node tests and benches
-#   pkg/epochgate  the package: the glue, the JavaScript layer of js/, one entry point per runtime
-#                  (js/entries, chosen by package.json "exports" conditions) and the types.
+# the wasm-bindgen glue (wasm-pack --target web) and the .wasm, the JavaScript layer of js/, one
+# entry point per runtime (js/entries, chosen by package.json "exports" conditions) and the types.
+# The repository's own Node tests and benches load it too (dist/node.mjs, dist/node.cjs); the
+# page is served its browser build (scripts/stage-www.sh).
 #
 # wasm-pack is told not to run wasm-opt (crates/epochgate-wasm/Cargo.toml), because it would
 # download binaryen; the npm binaryen in node_modules optimises the module here instead.
@@ -31,22 +31,13 @@ installed="$(wasm-bindgen --version | awk '{ print $2 }')"
   fail "wasm-bindgen on PATH is $installed but Cargo.lock has $locked; install wasm-bindgen-cli $locked"
 [ -x "$wasm_opt" ] || fail "$wasm_opt is missing; run npm ci"
 
-for target in nodejs web; do
-  out="pkg/${target/nodejs/node}"
-  rm -rf "$out"
-  wasm-pack --quiet build "$crate" --release --target "$target" \
-    --out-dir "$root/$out" --out-name epochgate
-  # -O: -Os/-Oz shrink it by under 1% and -O3 is no faster here (docs/BENCHMARKS.md).
-  "$wasm_opt" -O "$out/epochgate_bg.wasm" -o "$out/epochgate_bg.wasm"
-  # wasm-pack leaves the inline JS snippets out of package.json "files"; an npm pack needs them.
-  node -e '
-    const fs = require("fs");
-    const file = process.argv[1] + "/package.json";
-    const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
-    if (fs.existsSync(process.argv[1] + "/snippets") && !pkg.files.includes("snippets/")) pkg.files.push("snippets/");
-    fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
-  ' "$out"
-done
+# The web target's glue is an ES module with both an async `init` and `initSync`: every entry
+# point of the package is built on it. It goes to a scratch directory, not into the package.
+scratch=pkg/.wasm-web
+rm -rf "$scratch" pkg/node pkg/web
+wasm-pack --quiet build "$crate" --release --target web --out-dir "$root/$scratch" --out-name epochgate
+# -O: -Os/-Oz shrink it by under 1% and -O3 is no faster here (docs/BENCHMARKS.md).
+"$wasm_opt" -O "$scratch/epochgate_bg.wasm" -o "$scratch/epochgate_bg.wasm"
 
 # The package. Every ES module entry imports the one glue module (one wasm instance per realm);
 # the CommonJS ones are esbuild bundles of the same sources.
@@ -56,10 +47,10 @@ version="$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)"
 out=pkg/epochgate
 rm -rf "$out"
 mkdir -p "$out/dist"
-cp pkg/web/epochgate.js "$out/dist/glue.mjs"
-cp pkg/web/epochgate.d.ts "$out/dist/glue.d.mts"
-cp pkg/web/epochgate_bg.wasm "$out/dist/"
-[ -d pkg/web/snippets ] && cp -r pkg/web/snippets "$out/dist/"
+cp "$scratch/epochgate.js" "$out/dist/glue.mjs"
+cp "$scratch/epochgate.d.ts" "$out/dist/glue.d.mts"
+cp "$scratch/epochgate_bg.wasm" "$out/dist/"
+[ -d "$scratch/snippets" ] && cp -r "$scratch/snippets" "$out/dist/"
 cp js/follower.mjs js/authenticate.mjs js/hono-core.mjs "$out/dist/"
 for entry in api node workerd inline web hono.node hono.workerd hono.inline; do
   cp "js/entries/$entry.mjs" "$out/dist/"
@@ -78,6 +69,8 @@ rm "$out/dist/node-cjs.mjs" "$out/dist/hono-cjs.mjs"
 cp js/index.d.ts js/web.d.ts js/hono.d.ts js/README.md "$out/"
 sed "s/@VERSION@/$version/" js/package.json.in > "$out/package.json"
 
-raw=$(wc -c < pkg/web/epochgate_bg.wasm)
-gz=$(gzip -9 -c pkg/web/epochgate_bg.wasm | wc -c)
-echo "build-pkg: pkg/epochgate (and pkg/node, pkg/web) built; pkg/web/epochgate_bg.wasm is $raw bytes, $gz gzipped (gzip -9)"
+rm -rf "$scratch"
+
+raw=$(wc -c < "$out/dist/epochgate_bg.wasm")
+gz=$(gzip -9 -c "$out/dist/epochgate_bg.wasm" | wc -c)
+echo "build-pkg: pkg/epochgate built (npm pack there for the tarball); dist/epochgate_bg.wasm is $raw bytes, $gz gzipped (gzip -9)"

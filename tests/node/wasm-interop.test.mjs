@@ -1,4 +1,4 @@
-// The WebAssembly package (pkg/node, built by scripts/build-pkg.sh) against jose: tokens cross in
+// The WebAssembly package (pkg/epochgate, built by scripts/build-pkg.sh) against jose: tokens cross in
 // both directions, and errors and verdicts have the shapes docs/CONTRACT.md section 3 promises.
 // Run: node --test tests/node/
 import { test } from 'node:test';
@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import * as jose from 'jose';
 
 const require = createRequire(import.meta.url);
-const pkgDir = new URL('../../pkg/node/', import.meta.url);
-const eg = require(new URL('epochgate.js', pkgDir).pathname);
+const pkgDir = new URL('../../pkg/epochgate/dist/', import.meta.url);
+const eg = require(new URL('node.cjs', pkgDir).pathname);
 
 const ISS = 'https://id.example';
 const AUD = 'app';
@@ -236,7 +236,7 @@ test('validate never throws for odd strings', () => {
 });
 
 test('the generated TypeScript declarations use the hand-written types', () => {
-  const dts = readFileSync(new URL('epochgate.d.ts', pkgDir), 'utf8');
+  const dts = readFileSync(new URL('glue.d.mts', pkgDir), 'utf8');
   for (const line of [
     'export function generateKeyPair(kid: string): KeyPair;',
     'constructor(options: ValidatorOptions);',

@@ -1,4 +1,4 @@
-// Step-up through the built WebAssembly package (pkg/node, built by scripts/build-pkg.sh):
+// Step-up through the built WebAssembly package (pkg/epochgate, built by scripts/build-pkg.sh):
 // `authTime`/`amr` minted and read back, also from a token jose signs, `maxAuthAge` and
 // `requiredAmr` per validator and per call, what a refusal says was asked, and unusable step-ups.
 // Run: node --test tests/node/
@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import * as jose from 'jose';
 
 const require = createRequire(import.meta.url);
-const eg = require(new URL('../../pkg/node/epochgate.js', import.meta.url).pathname);
+const eg = require(new URL('../../pkg/epochgate/dist/node.cjs', import.meta.url).pathname);
 
 const ISS = 'https://id.example';
 const AUD = 'app';

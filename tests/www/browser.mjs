@@ -22,7 +22,7 @@ export function launch() {
   });
 }
 
-/** Copies pkg/web into www/pkg (scripts/stage-www.sh), where the worker serves it. */
+/** Copies the package's browser build into www/pkg (scripts/stage-www.sh), where the worker serves it. */
 export function stage() {
   const r = spawnSync('bash', [join(root, 'scripts/stage-www.sh')], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`stage-www.sh failed (${r.status}):\n${r.stderr}`);

@@ -1,5 +1,5 @@
 // The page's revocation pulls (www/local.js) in Node: LocalValidator.pullOnce fetching
-// /v1/revocations from a fake server and driving the core's Follower from pkg/node (built by
+// /v1/revocations from a fake server and driving the core's Follower from the npm package (pkg/epochgate, built by
 // scripts/build-pkg.sh, which scripts/test-www.sh runs when it is missing). The rule is the Follower's: a delta since the
 // view's sequence, a snapshot after a gap or a since-ahead answer, a refused update counted and
 // the view unchanged; the inspector's sentence (describeState) says which.
@@ -9,9 +9,9 @@ import { createRequire } from 'node:module';
 import { afterEach, test } from 'node:test';
 import { LocalValidator } from '../../www/local.js';
 
-const pkg = new URL('../../pkg/node/epochgate.js', import.meta.url);
+const pkg = new URL('../../pkg/epochgate/dist/node.cjs', import.meta.url);
 // No silent skip: without the package these tests would prove nothing.
-assert.ok(existsSync(pkg), 'pkg/node is not built: run scripts/build-pkg.sh (scripts/test-www.sh does)');
+assert.ok(existsSync(pkg), 'pkg/epochgate is not built: run scripts/build-pkg.sh (scripts/test-www.sh does)');
 const eg = createRequire(import.meta.url)(pkg.pathname);
 
 const NOW = Math.floor(Date.now() / 1000);
@@ -19,7 +19,7 @@ const realFetch = globalThis.fetch;
 afterEach(() => { globalThis.fetch = realFetch; });
 
 /**
- * A LocalValidator with its wasm parts from pkg/node (the constructor's loader would fetch the
+ * A LocalValidator with its wasm parts from the package's Node build (the constructor's loader would fetch the
  * web build), a revocation log standing for the origin, and a fake fetch: `serve(since)` answers
  * /v1/revocations?since=… (bytes, a status number, or a thrown error). Returns the URLs asked.
  */
