@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of epochgate: formatting and lints, the core's unit, vector, property and
 # sample tests, the wasm package in Node and headless Chromium, the Workers end-to-end suite
-# against a real `wrangler dev`, and the browser tests of the page. Installs what is missing
+# against a real `wrangler dev`, the npm package as a user installs it (with its examples), and
+# the browser tests of the page. Installs what is missing
 # first. Exits non-zero on any failure; the last line is the total over every runner.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,7 @@ stage "benches compile" cargo bench --locked -p epochgate --no-run
 stage "fuzz smoke" scripts/fuzz-smoke.sh
 stage "wasm package" scripts/test-wasm.sh
 stage "workers end to end" scripts/test-e2e.sh
+stage "npm package" scripts/test-package.sh
 stage "browser page" scripts/test-www.sh
 
 printf '\n==== summary ====\n'
