@@ -134,6 +134,12 @@ const KEYS_RETRY_MS = 1000;
 const POLL_MS = 10;
 // A JWKS larger than this is not a JWKS worth parsing.
 const MAX_JWKS_BYTES = 1 << 20;
+// Token keys rotate: the origin starts signing with a key id it has just published. A token that
+// names a key id the validator lacks makes the keys reload, at most once per this interval by
+// default, so tokens naming made-up key ids cost the origin one JWKS read per interval, not one
+// per request.
+const KEY_RELOAD_MS = 60_000;
+const MAX_MS = 86_400_000;
 
 // Stand-in keys (the public keys of RFC 8032's test vectors 1 and 2), only so the constructor
 // can hand the options to a real Validator and RevocationFollower and fail at once on a bad one,
@@ -145,11 +151,17 @@ const VALIDATOR_OPTIONS = ['clockTolerance', 'cacheSize', 'maxAuthAge', 'require
 const FOLLOWER_OPTIONS = ['updatesUrl', 'fetch', 'stalenessTargetMs', 'refreshTimeoutMs', 'maxWaitMs', 'cache', 'cacheSlotMs'];
 // Follower options that also apply to loading the keys, so they stay allowed with follow: false.
 const KEY_LOADING_OPTIONS = new Set(['fetch', 'refreshTimeoutMs', 'maxWaitMs']);
-const KNOWN = new Set(['issuer', 'audience', 'origin', 'keys', 'revocationKeys', 'maxStateAge', 'follow',
+const KNOWN = new Set(['issuer', 'audience', 'origin', 'keys', 'revocationKeys', 'maxStateAge', 'follow', 'keyReloadMs',
   ...VALIDATOR_OPTIONS, ...FOLLOWER_OPTIONS]);
 
 function optionError(message) {
   return coded('invalid_option', `new Authenticator(options): ${message}`);
+}
+
+/** The two key sets as one comparable text. */
+function keyText(keys, revocationKeys) {
+  const text = (v) => (typeof v === 'string' ? v : JSON.stringify(v ?? null));
+  return `${text(keys)}\n${text(revocationKeys)}`;
 }
 
 function isKeys(v) {
@@ -174,6 +186,10 @@ export class Authenticator {
   #loading = null; // { startedAt, generation } while one request loads the keys
   #generation = 0;
   #failedAt = -Infinity;
+  #keyReloadMs;
+  #keysLoadedAt = -Infinity; // when keys were last read from the origin (or tried)
+  #keysText = null; // the two key sets as last read, to tell a rotation from a repeat
+  #reloading = false;
   #lastError = null;
   #closed = false;
 
@@ -217,6 +233,14 @@ export class Authenticator {
         }
       }
     }
+    const { keyReloadMs } = options;
+    if (keyReloadMs !== undefined && !(Number.isSafeInteger(keyReloadMs) && keyReloadMs >= 0 && keyReloadMs <= MAX_MS)) {
+      throw optionError(`keyReloadMs must be a whole number of milliseconds from 0 (never) to ${MAX_MS}, got ${String(keyReloadMs)}`);
+    }
+    if (keyReloadMs !== undefined && keys !== undefined && revocationKeys !== undefined) {
+      throw optionError('keyReloadMs is for keys loaded from the origin, and both key sets are given');
+    }
+    this.#keyReloadMs = keyReloadMs ?? KEY_RELOAD_MS;
     // These also govern the key load, which happens with or without a follower.
     for (const name of ['refreshTimeoutMs', 'maxWaitMs']) {
       const v = options[name];
@@ -290,7 +314,53 @@ export class Authenticator {
         `the token keys could not be loaded (${this.#lastError}); the next try is at most ${KEYS_RETRY_MS / 1000} s away`, '');
     }
     if (this.#follower) await this.#follower.ready(waitUntil ? { waitUntil } : undefined);
+    const result = authenticate(request, this.#validator, { stepUp });
+    if (result.ok || result.error !== 'unknown_key' || !(await this.#reloadKeys())) return result;
+    if (this.#follower) await this.#follower.ready(waitUntil ? { waitUntil } : undefined);
     return authenticate(request, this.#validator, { stepUp });
+  }
+
+  // After a token named an unknown key: reads the key sets again (at most once per
+  // keyReloadMs, one request at a time; the others keep their unknown_key answer) and, when
+  // they changed, swaps in a new validator — only once its view is as usable as the old one, so
+  // no request in between is judged on an empty view. True when the keys were swapped.
+  async #reloadKeys() {
+    if (this.#reloading || this.#keyReloadMs === 0 || this.#closed) return false;
+    if (this.#keysSource.url === undefined && this.#revocationKeysSource.url === undefined) return false;
+    if (Date.now() - this.#keysLoadedAt < this.#keyReloadMs) return false;
+    this.#reloading = true;
+    this.#keysLoadedAt = Date.now();
+    try {
+      const [keys, revocationKeys] = await Promise.all([
+        this.#fetchKeys(this.#keysSource),
+        this.#fetchKeys(this.#revocationKeysSource),
+      ]);
+      const text = keyText(keys, revocationKeys);
+      if (text === this.#keysText) return false;
+      const next = this.#build(keys, revocationKeys);
+      if (next.follower) {
+        await next.follower.ready();
+        if (next.follower.stats.applied === 0) {
+          // The new view could not be loaded: keep judging on the old one.
+          next.follower.close();
+          return false;
+        }
+      }
+      if (this.#closed) {
+        next.follower?.close();
+        return false;
+      }
+      this.#follower?.close();
+      this.#validator = next.validator;
+      this.#follower = next.follower;
+      this.#keysText = text;
+      return true;
+    } catch (e) {
+      this.#lastError = e.message;
+      return false;
+    } finally {
+      this.#reloading = false;
+    }
   }
 
   /** Stops following (timers, listeners); tokens are then judged on the view as it was. */
@@ -314,6 +384,14 @@ export class Authenticator {
   }
 
   #install(keys, revocationKeys) {
+    const { validator, follower } = this.#build(keys, revocationKeys);
+    if (this.#closed) follower?.close();
+    this.#validator = validator;
+    this.#follower = follower;
+    this.#keysText = keyText(keys, revocationKeys);
+  }
+
+  #build(keys, revocationKeys) {
     const validator = new Validator({
       ...this.#validatorOptions,
       keys,
@@ -323,14 +401,12 @@ export class Authenticator {
     try {
       if (this.#followerOptions) {
         follower = new RevocationFollower(validator, { ...this.#followerOptions });
-        if (this.#closed) follower.close();
       }
     } catch (e) {
       validator.free();
       throw e;
     }
-    this.#validator = validator;
-    this.#follower = follower;
+    return { validator, follower };
   }
 
   // True once the validator exists. One request loads at a time; the others poll, since
@@ -361,6 +437,7 @@ export class Authenticator {
         this.#fetchKeys(this.#revocationKeysSource),
       ]);
       if (this.#validator) return true;
+      this.#keysLoadedAt = Date.now();
       try {
         this.#install(keys, revocationKeys);
       } catch (e) {

@@ -76,7 +76,7 @@ export class RevocationFollower {
   readonly validator: Validator;
   /** Resolves when a request may validate; never rejects for fetch or update failures. */
   ready(options?: { waitUntil?: (promise: Promise<unknown>) => void }): Promise<void>;
-  /** One refresh now. */
+  /** One refresh now. After `close()`: `{applied: false, error: {code: 'follower_closed'}}`. */
   refresh(): Promise<RefreshOutcome>;
   /** Refreshes on a timer every staleness target until {@link close} (Node, browsers). */
   start(): this;
@@ -131,8 +131,16 @@ export interface AuthenticatorOptions
   keys?: JWKS | JWK | string;
   /** Default: `${origin}/.well-known/revocation-jwks.json`. */
   revocationKeys?: JWKS | JWK | string;
-  /** Seconds since the newest update's signed time after which valid tokens fail closed. Default 30. */
+  /**
+   * Seconds since the newest update's signed time after which valid tokens fail closed.
+   * Default 30 when revocations are followed (or `revocationKeys` given), else 0.
+   */
   maxStateAge?: number;
+  /**
+   * A token naming a key id the validator lacks reloads the keys from the origin (a rotation),
+   * at most once per this many ms. Default 60000; 0 never reloads.
+   */
+  keyReloadMs?: number;
   /** Follow revocations. Default true when `origin`, `updatesUrl` or `revocationKeys` is given. */
   follow?: boolean;
 }

@@ -259,7 +259,7 @@ describe('unauthorized(failure)', () => {
 /** An epochgate origin in miniature: the key sets and /v1/revocations from a RevocationLog. */
 async function fakeOrigin() {
   const log = new RevocationLog({ privateJwk: revocationKeys.privateJwk });
-  const state = { down: false, hits: { jwks: 0, revocationJwks: 0, revocations: 0 }, jwksDelayMs: 0 };
+  const state = { down: false, hits: { jwks: 0, revocationJwks: 0, revocations: 0 }, jwksDelayMs: 0, jwks };
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://origin');
     if (state.down) {
@@ -273,7 +273,7 @@ async function fakeOrigin() {
     if (url.pathname === '/.well-known/jwks.json') {
       state.hits.jwks += 1;
       if (state.jwksDelayMs) await sleep(state.jwksDelayMs);
-      return json(jwks);
+      return json(state.jwks);
     }
     if (url.pathname === '/.well-known/revocation-jwks.json') {
       state.hits.revocationJwks += 1;
@@ -406,6 +406,63 @@ describe('Authenticator', () => {
     assert.equal(auth.follower, null);
     assert.throws(() => new Authenticator({ issuer: ISSUER, audience: AUDIENCE, origin: origin.base, follow: false, maxWaitMs: -1 }),
       { code: 'invalid_option' });
+  });
+
+  test('key rotation: a token naming a newly published key reloads the keys once, then validates', async () => {
+    const auth = new Authenticator(options({ keyReloadMs: 300 }));
+    const old = issuer.mint({ account: 'acct_r', session: 's', device: 0, epoch: 0 });
+    assert.equal((await auth.authenticate(withAuth(`Bearer ${old}`))).ok, true);
+    const rotated = new Issuer({ issuer: ISSUER, audience: AUDIENCE, privateJwk: generateKeyPair('t2').privateJwk });
+    const fresh = rotated.mint({ account: 'acct_r', session: 's2', device: 0, epoch: 0 });
+    // Not yet published: the reload finds the same keys and the token stays unknown_key.
+    await sleep(350);
+    let hits = origin.state.hits.jwks;
+    assert.equal((await auth.authenticate(withAuth(`Bearer ${fresh}`))).error, 'unknown_key');
+    assert.equal(origin.state.hits.jwks, hits + 1, 'one reload');
+    // Published (the old key kept, as a rotation does); within the interval nothing is read again.
+    origin.state.jwks = { keys: [...jwks.keys, ...rotated.publicJwks().keys] };
+    hits = origin.state.hits.jwks;
+    assert.equal((await auth.authenticate(withAuth(`Bearer ${fresh}`))).error, 'unknown_key');
+    assert.equal(origin.state.hits.jwks, hits, 'no reload within keyReloadMs');
+    await sleep(350);
+    const r = await auth.authenticate(withAuth(`Bearer ${fresh}`));
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal(r.session.session, 's2');
+    assert.equal((await auth.authenticate(withAuth(`Bearer ${old}`))).ok, true, 'the old key still validates');
+    // The new validator follows sign-outs like the old one.
+    const device = origin.log.allocateDevice('acct_r2');
+    const later = rotated.mint({ account: 'acct_r2', session: 's3', device, epoch: 0 });
+    origin.log.revokeDevice('acct_r2', device);
+    const end = Date.now() + 5000;
+    let refused;
+    do {
+      await sleep(20);
+      refused = await auth.authenticate(withAuth(`Bearer ${later}`));
+    } while (refused.ok && Date.now() < end);
+    assert.equal(refused.error, 'revoked_device');
+    origin.state.jwks = jwks;
+    auth.close();
+  });
+
+  test('tokens naming made-up key ids: at most one key reload per keyReloadMs, whatever the flood', async () => {
+    const auth = new Authenticator(options({ keyReloadMs: 60_000 }));
+    const good = issuer.mint({ account: 'acct_u', session: 's', device: 0, epoch: 0 });
+    assert.equal((await auth.authenticate(withAuth(`Bearer ${good}`))).ok, true);
+    const hits = origin.state.hits.jwks;
+    const forged = Array.from({ length: 200 }, (_, i) => craft({ ...HEADER, kid: `k${i}` }, claims()));
+    const results = await Promise.all(forged.map((t) => auth.authenticate(withAuth(`Bearer ${t}`))));
+    assert.deepEqual(new Set(results.map((r) => r.error)), new Set(['unknown_key']));
+    assert.equal(origin.state.hits.jwks, hits, 'keys loaded under a minute ago: no reload');
+    const never = new Authenticator(options({ keyReloadMs: 0 }));
+    assert.equal((await never.authenticate(withAuth(`Bearer ${good}`))).ok, true);
+    const before = origin.state.hits.jwks;
+    await never.authenticate(withAuth(`Bearer ${forged[0]}`));
+    assert.equal(origin.state.hits.jwks, before, 'keyReloadMs 0: never');
+    for (const bad of [-1, 1.5, 'x', 86_400_001]) {
+      assert.throws(() => new Authenticator(options({ keyReloadMs: bad })), { code: 'invalid_option' });
+    }
+    auth.close();
+    never.close();
   });
 
   test('a token minted with another key is refused, not trusted', async () => {
