@@ -296,6 +296,26 @@ test('README: every kind of example is there and every code block is marked to r
   assert.match(README, /npm install epochgate/);
 });
 
+// The repository's README shows some of the same examples ("Use it in your own Worker / server /
+// page"): each marked block there must be the package README's block of that kind, word for
+// word, so running these runs those.
+test('README: the repository README\'s examples are the package README\'s, which run', () => {
+  const repoReadme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const section = repoReadme.slice(repoReadme.indexOf('### Use it in your own Worker / server / page'));
+  assert.notEqual(repoReadme.indexOf('### Use it in your own Worker / server / page'), -1, 'the section is missing');
+  const shown = [...repoReadme.matchAll(/<!-- run: ([\w-]+) -->\n```\w*\n([\s\S]*?)```/g)];
+  const kinds = shown.map(([, kind]) => kind);
+  for (const kind of ['worker-hono', 'node-server', 'browser-bundle']) {
+    assert.ok(kinds.includes(kind), `README.md shows no ${kind} example`);
+    assert.ok(section.includes(`<!-- run: ${kind} -->`), `${kind} is not in the "Use it in your own" section`);
+  }
+  const packaged = new Map(readmeBlocks().map((b) => [b.kind, b.code]));
+  for (const [, kind, code] of shown) {
+    assert.ok(packaged.has(kind), `README.md marks a ${kind} block the package README lacks`);
+    assert.equal(code, packaged.get(kind), `README.md's ${kind} block differs from the package README's`);
+  }
+});
+
 const README_ORIGIN = 'https://id.example.com';
 
 async function runServerSnippet(file) {
