@@ -59,6 +59,18 @@ export function makeSecrets({ admin = true } = {}) {
  * (fresh unless given) and waits until it answers. `cwd`: the checkout whose Worker runs (this
  * one unless given; the pre-feed fixture's generator runs an older one).
  */
+/** This process's environment for a child, with wrangler kept offline and quiet, plus `extra`. */
+export function offlineEnv(extra = {}) {
+  return {
+    ...process.env,
+    WRANGLER_SEND_METRICS: 'false',
+    WRANGLER_SEND_ERROR_REPORTS: 'false',
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    NO_COLOR: '1',
+    ...extra,
+  };
+}
+
 export async function startWorker({ secrets, vars = {}, persistTo, port, cwd = root } = {}) {
   secrets ??= makeSecrets();
   // Suites play one client from one address; the per-network limits have their own tests.
@@ -79,14 +91,7 @@ export async function startWorker({ secrets, vars = {}, persistTo, port, cwd = r
     cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      WRANGLER_SEND_METRICS: 'false',
-      WRANGLER_SEND_ERROR_REPORTS: 'false',
-      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-      WASM_BINDGEN_BIN: process.env.WASM_BINDGEN_BIN ?? 'wasm-bindgen',
-      NO_COLOR: '1',
-    },
+    env: offlineEnv({ WASM_BINDGEN_BIN: process.env.WASM_BINDGEN_BIN ?? 'wasm-bindgen' }),
   });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FAST_ARGON2, call, freePort, sleep, startWorker, waitFor } from '../e2e/helper.mjs';
+import { FAST_ARGON2, call, freePort, offlineEnv, sleep, startWorker, waitFor } from '../e2e/helper.mjs';
 import { consumerProject, repoRoot } from './consumer.mjs';
 
 const PASSWORD = 'correct horse battery';
@@ -24,14 +24,7 @@ async function spawnServer(command, args, { cwd, env = {}, base, readyPath = '/'
     cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      WRANGLER_SEND_METRICS: 'false',
-      WRANGLER_SEND_ERROR_REPORTS: 'false',
-      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-      NO_COLOR: '1',
-      ...env,
-    },
+    env: offlineEnv(env),
   });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
