@@ -6,6 +6,7 @@
 use std::fmt;
 
 use curve25519_dalek::edwards::CompressedEdwardsY;
+use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde_json::{json, Map, Value};
 
@@ -46,6 +47,28 @@ pub fn verify_raw(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bo
         })
         .unwrap_or(false)
 }
+
+/// The canonical encodings of the eight points of small order (the identity, the point of
+/// order 2, two of order 4, four of order 8), pinned against curve25519-dalek's `EIGHT_TORSION`
+/// by a test. A non-canonical encoding of one never equals the canonical encoding RFC 8032's
+/// equation recomputes `R` as, so only these need refusing before a host is asked.
+#[rustfmt::skip]
+const SMALL_ORDER: [[u8; 32]; 8] = [
+    [0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
+    [0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
+    [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
+    [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80],
+    [0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05],
+    [0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x85],
+    [0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a],
+    [0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0xfa],
+];
+
+/// A host's own Ed25519 verification (Node's `crypto.verify`, say), given the raw public key,
+/// the message and the signature: `true` when RFC 8032's equation holds. It is trusted for the
+/// equation only; every refusal of `verify_strict` that goes beyond RFC 8032 is made in Rust
+/// before it is asked ([`PublicKey::verify_with_host`]).
+pub type HostVerify<'a> = &'a dyn Fn(&[u8; 32], &[u8], &[u8; 64]) -> bool;
 
 /// [`verify_raw`] over a message given in pieces (their concatenation is the message), under the
 /// same rules. The pieces are hashed one by one, so a long message (a revocation snapshot) is
@@ -161,6 +184,30 @@ impl PublicKey {
         self.key
             .verify_strict(message, &Signature::from_bytes(signature))
             .is_ok()
+    }
+
+    /// [`Self::verify`] with the equation left to `host`: the same accept/reject as
+    /// `verify_strict` for a key that loaded (canonical, not weak) whenever `host` computes
+    /// RFC 8032's equation and compares `R` by its encoding, as OpenSSL does. What
+    /// `verify_strict` refuses beyond that equation is refused here first: `S` not below the
+    /// group order, `R` not a point or of small order (`A` of small order or not canonical
+    /// never got this far: [`Self::from_bytes`] refuses it).
+    pub fn verify_with_host(
+        &self,
+        message: &[u8],
+        signature: &[u8; 64],
+        host: HostVerify<'_>,
+    ) -> bool {
+        let (r, s) = signature.split_at(32);
+        let (Ok(r), Ok(s)) = (<[u8; 32]>::try_from(r), <[u8; 32]>::try_from(s)) else {
+            return false;
+        };
+        // verify_strict decompresses R to see its order, a square root in the field; comparing
+        // bytes gives the same answer here: an R that is no point, or not canonical, can never
+        // equal the encoding the equation recomputes, so the host refuses it.
+        let canonical_s = bool::from(Scalar::from_canonical_bytes(s).is_some());
+        let good_r = !SMALL_ORDER.contains(&r);
+        canonical_s && good_r && host(self.key.as_bytes(), message, signature)
     }
 
     /// [`Self::verify`] over a message given in pieces ([`verify_raw_pieces`]).
@@ -396,5 +443,24 @@ fn jwk_bytes(jwk: &Map<String, Value>, name: &str, kid: &KeyId) -> Result<Option
             KeyError::InvalidKeyEncoding,
             format!("key {kid}: \"{name}\" must be a string"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod small_order_tests {
+    #![allow(clippy::indexing_slicing)]
+    use super::SMALL_ORDER;
+    use curve25519_dalek::constants::EIGHT_TORSION;
+
+    #[test]
+    fn small_order_encodings_are_the_eight_torsion_points() {
+        let mut computed: Vec<[u8; 32]> = EIGHT_TORSION
+            .iter()
+            .map(|p| p.compress().to_bytes())
+            .collect();
+        let mut pinned = SMALL_ORDER.to_vec();
+        computed.sort_unstable();
+        pinned.sort_unstable();
+        assert_eq!(computed, pinned);
     }
 }

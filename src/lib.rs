@@ -27,7 +27,7 @@ pub use error::{ConfigError, Error, KeyError, LogError, Reason, Refusal, UpdateE
 pub use follower::{Answer, Follower, FollowerOptions, FollowerStats, Next, Plan};
 pub use ids::{AccountId, AccountKey, DeviceSlot, Epoch, KeyId, SessionId, MAX_ID_BYTES};
 pub use issuer::{Issuer, MintRequest, DEFAULT_TTL};
-pub use keys::{verify_raw, verify_raw_pieces, KeySet, PrivateKey, PublicKey};
+pub use keys::{verify_raw, verify_raw_pieces, HostVerify, KeySet, PrivateKey, PublicKey};
 pub use log::{retention_horizon, MemoryStore, RevocationLog, RevocationStore};
 pub use session::Session;
 pub use step_up::{Insufficient, StepUp, MAX_AMR_METHODS, MAX_AMR_METHOD_BYTES, MAX_AUTH_TIME};

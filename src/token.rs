@@ -11,7 +11,7 @@ use crate::b64;
 use crate::error::{Reason, Refusal};
 use crate::ids::{AccountId, DeviceSlot, Epoch, KeyId, SessionId};
 use crate::json;
-use crate::keys::{KeySet, PrivateKey};
+use crate::keys::{HostVerify, KeySet, PrivateKey};
 use crate::session::Session;
 use crate::step_up::{amr_problem, MAX_AUTH_TIME};
 
@@ -148,13 +148,27 @@ impl<'a> UnverifiedToken<'a> {
     /// then parses the claims (`missing_claim`, `malformed`). Issuer, audience, time and
     /// revocation are the validator's to check.
     pub fn verify(self, keys: &KeySet) -> Result<Session, Refusal> {
+        self.verify_with(keys, None)
+    }
+
+    /// [`Self::verify`], with the signature's equation left to `host` when given
+    /// ([`PublicKey::verify_with_host`](crate::PublicKey::verify_with_host)).
+    pub fn verify_with(
+        self,
+        keys: &KeySet,
+        host: Option<HostVerify<'_>>,
+    ) -> Result<Session, Refusal> {
         let key = keys.get(&self.kid).ok_or_else(|| {
             Refusal::new(
                 Reason::UnknownKey,
                 format!("no configured key has the kid {:?}", self.kid),
             )
         })?;
-        if !key.verify(self.signing_input, &self.signature) {
+        let good = match host {
+            None => key.verify(self.signing_input, &self.signature),
+            Some(host) => key.verify_with_host(self.signing_input, &self.signature, host),
+        };
+        if !good {
             return refuse(Reason::BadSignature, "the signature does not verify");
         }
         parse_claims(&self.payload)

@@ -8,7 +8,7 @@ use crate::cache::TokenCache;
 use crate::error::{ConfigError, Error, Reason, Refusal, UpdateError};
 use crate::hash::KeyedState;
 use crate::ids::AccountKey;
-use crate::keys::KeySet;
+use crate::keys::{HostVerify, KeySet};
 use crate::session::Session;
 use crate::step_up::StepUp;
 use crate::token::{UnverifiedToken, DEFAULT_TYPE};
@@ -101,6 +101,9 @@ pub struct Validator {
     view: RevocationView,
     cache: TokenCache,
     cache_hits: u64,
+    /// Counts the updates applied: a verdict judged against the view stays current only while
+    /// this is unchanged (a host's own verdict cache keys on it).
+    view_generation: u64,
     /// The options' step-up, checked once.
     step_up: StepUp,
 }
@@ -179,6 +182,7 @@ impl Validator {
             view: RevocationView::new(view_seed),
             cache,
             cache_hits: 0,
+            view_generation: 0,
             step_up,
         })
     }
@@ -213,6 +217,29 @@ impl Validator {
         self.cache_hits
     }
 
+    /// A number that changes with every update applied (so whenever the revocation view may
+    /// have changed), and at no other time: a revocation or state verdict judged at one
+    /// generation may be reused only while the generation is the same.
+    pub fn view_generation(&self) -> u64 {
+        self.view_generation
+    }
+
+    /// The last Unix second at which a valid token is not refused as `state_stale`: the newest
+    /// applied update's creation plus `max_state_age`, `i64::MIN` before the first update, and
+    /// `None` when `max_state_age` is 0 (the view never goes stale). It moves only when an
+    /// update is applied.
+    pub fn fresh_until(&self) -> Option<i64> {
+        if self.options.max_state_age == 0 {
+            return None;
+        }
+        let max = i64::try_from(self.options.max_state_age).unwrap_or(i64::MAX);
+        Some(
+            self.view
+                .newest_created_at()
+                .map_or(i64::MIN, |created| created.saturating_add(max)),
+        )
+    }
+
     /// The step-up [`Validator::validate_with`] applies for `per_call`: the options' and the
     /// call's together (the smaller age, every method of either). A refusal with
     /// `insufficient_user_authentication` was judged against this, so a caller can tell the
@@ -232,7 +259,19 @@ impl Validator {
     /// revocation, a stale view — keeps that reason. A `step_up` no token could meet (see
     /// [`StepUp::checked`]) refuses every token: it fails closed. Never panics, for any input.
     pub fn validate_with(&mut self, token: &str, now: i64, step_up: &StepUp) -> Verdict {
-        let session = match self.validate_token(token, now) {
+        self.validate_with_host(token, now, step_up, None)
+    }
+
+    /// [`Self::validate_with`], with a signature's equation left to `host` when given: the
+    /// strict checks around it stay here ([`PublicKey::verify_with_host`](crate::PublicKey::verify_with_host)).
+    pub fn validate_with_host(
+        &mut self,
+        token: &str,
+        now: i64,
+        step_up: &StepUp,
+        host: Option<HostVerify<'_>>,
+    ) -> Verdict {
+        let session = match self.validate_token(token, now, host) {
             Verdict::Valid(session) => session,
             refused => return refused,
         };
@@ -248,7 +287,7 @@ impl Validator {
     }
 
     /// Steps 1 to 9 of the token path: everything but the step-up.
-    fn validate_token(&mut self, token: &str, now: i64) -> Verdict {
+    fn validate_token(&mut self, token: &str, now: i64, host: Option<HostVerify<'_>>) -> Verdict {
         if token.len() > self.options.max_token_bytes {
             return refused(
                 Reason::TooLarge,
@@ -270,7 +309,7 @@ impl Validator {
                 }
             };
         }
-        let session = match self.verify(token) {
+        let session = match self.verify(token, host) {
             Ok(session) => session,
             Err(refusal) => return Verdict::Refused(refusal),
         };
@@ -284,9 +323,9 @@ impl Validator {
     }
 
     /// Everything that does not depend on the time or the revocation view: cacheable.
-    fn verify(&self, token: &str) -> Result<Session, Refusal> {
+    fn verify(&self, token: &str, host: Option<HostVerify<'_>>) -> Result<Session, Refusal> {
         let unverified = UnverifiedToken::parse(token, &self.options.token_type)?;
-        let session = unverified.verify(&self.keys)?;
+        let session = unverified.verify_with(&self.keys, host)?;
         if session.issuer != self.options.issuer {
             return Err(Refusal::new(
                 Reason::WrongIssuer,
@@ -349,20 +388,17 @@ impl Validator {
 
     /// Why the view is too old to trust, when it is.
     fn stale_by(&self, now: i64) -> Option<String> {
-        if self.options.max_state_age == 0 {
-            return None;
-        }
+        // One deadline for this check and for hosts that cache verdicts up to it.
+        let until = self.fresh_until()?;
         let max = self.options.max_state_age;
         match self.view.newest_created_at() {
             None => Some(format!(
                 "no revocation update has been applied and maxStateAge is {max} s"
             )),
-            Some(created) => {
+            Some(created) => (now > until).then(|| {
                 let age = now.saturating_sub(created);
-                (age > max as i64).then(|| {
-                    format!("the revocation view is {age} s old, over the maximum of {max} s")
-                })
-            }
+                format!("the revocation view is {age} s old, over the maximum of {max} s")
+            }),
         }
     }
 
@@ -399,7 +435,7 @@ impl Validator {
                 ),
             ));
         }
-        match layout.kind {
+        let applied = match layout.kind {
             UpdateKind::Delta => {
                 let update = layout.build()?;
                 self.view.apply(update)
@@ -414,7 +450,11 @@ impl Validator {
                 };
                 self.view.adopt_snapshot(received.into_vec(), at)
             }
+        };
+        if applied.is_ok() {
+            self.view_generation = self.view_generation.wrapping_add(1);
         }
+        applied
     }
 }
 

@@ -20,11 +20,13 @@ fn id(account: &str) -> epochgate::AccountId {
     epochgate::AccountId::new(account).unwrap()
 }
 
-fn view_fingerprint(v: &Validator) -> (u64, Option<i64>, usize) {
+fn view_fingerprint(v: &Validator) -> (u64, Option<i64>, usize, u64, Option<i64>) {
     (
         v.revocation_seq(),
         v.view().newest_created_at(),
         v.view().len(),
+        v.view_generation(),
+        v.fresh_until(),
     )
 }
 
@@ -222,8 +224,22 @@ fn freshness_and_max_state_age() {
         Some(Reason::StateStale),
         "no update applied yet: fail closed"
     );
+    assert_eq!(v.fresh_until(), Some(i64::MIN));
+    assert_eq!(
+        validator().fresh_until(),
+        None,
+        "max_state_age 0: never stale"
+    );
+    let generation = v.view_generation();
     v.apply_revocation(&log.snapshot(NOW).unwrap(), NOW)
         .unwrap();
+    assert_ne!(
+        v.view_generation(),
+        generation,
+        "an applied update moves the generation"
+    );
+    // fresh_until is the last second state_stale is not given.
+    assert_eq!(v.fresh_until(), Some(NOW + 10));
     assert_eq!(v.validate(&token, NOW + 10).reason(), None);
     assert_eq!(
         v.validate(&token, NOW + 11).reason(),
