@@ -1,6 +1,6 @@
-//! `generateKeyPair`.
+//! `generateKeyPair`, and `verifyEd25519`: one signature checked as a `Validator` checks it.
 
-use epochgate::PrivateKey;
+use epochgate::{PrivateKey, PublicKey};
 use wasm_bindgen::prelude::*;
 
 use crate::error::from_core;
@@ -23,4 +23,48 @@ pub fn generate_key_pair(
         "privateJwk": key.to_jwk(),
         "publicJwk": key.public().to_jwk(),
     }))
+}
+
+/// The host's Ed25519 function (`ed25519Verify(publicKey, message, signature)`) as the core asks
+/// for it. It is trusted for RFC 8032's equation only; one that throws or answers anything but
+/// `true` refuses: fail closed.
+pub(crate) fn host_verify(
+    f: &js_sys::Function,
+) -> impl Fn(&[u8; 32], &[u8], &[u8; 64]) -> bool + '_ {
+    move |public, message, signature| {
+        f.call3(
+            &JsValue::NULL,
+            &js_sys::Uint8Array::from(&public[..]),
+            &js_sys::Uint8Array::from(message),
+            &js_sys::Uint8Array::from(&signature[..]),
+        )
+        .is_ok_and(|answer| answer == JsValue::TRUE)
+    }
+}
+
+/// Checks one Ed25519 signature the way a `Validator` checks a token's with a key it loaded:
+/// `false` for a key it would refuse to load (not a canonical point, or weak) or a length other
+/// than 32 / 64 bytes; then `verify_strict`, or, given `ed25519Verify`, the strict checks in
+/// Rust and only the equation by that function. The package's tests run every vector set
+/// through both to show they agree.
+#[wasm_bindgen(js_name = verifyEd25519)]
+pub fn verify_ed25519(
+    #[wasm_bindgen(js_name = publicKey)] public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+    #[wasm_bindgen(js_name = ed25519Verify)] host: Option<js_sys::Function>,
+) -> bool {
+    let (Ok(public), Ok(signature)) = (
+        <[u8; 32]>::try_from(public_key),
+        <[u8; 64]>::try_from(signature),
+    ) else {
+        return false;
+    };
+    let Ok(key) = PublicKey::from_bytes("k", &public) else {
+        return false;
+    };
+    match host {
+        None => key.verify(message, &signature),
+        Some(f) => key.verify_with_host(message, &signature, &host_verify(&f)),
+    }
 }

@@ -23,7 +23,7 @@ mod validator;
 
 pub use follower::Follower;
 pub use issuer::Issuer;
-pub use keys::generate_key_pair;
+pub use keys::{generate_key_pair, verify_ed25519};
 pub use log::RevocationLog;
 pub use update_bytes::UpdateBytes;
 pub use validator::Validator;

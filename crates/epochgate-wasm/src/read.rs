@@ -84,6 +84,16 @@ impl<'a> Fields<'a> {
         Ok((!value.is_undefined() && !value.is_null()).then_some(value))
     }
 
+    /// An optional function member.
+    pub(crate) fn opt_function(&self, name: &str) -> Result<Option<js_sys::Function>, JsValue> {
+        match self.get(name)? {
+            None => Ok(None),
+            Some(value) => value.dyn_into::<js_sys::Function>().map(Some).map_err(|v| {
+                self.error(name, &format!("must be a function, got {}", describe(&v)))
+            }),
+        }
+    }
+
     /// A required string member.
     pub(crate) fn string(&self, name: &str) -> Result<String, JsValue> {
         self.opt_string(name)?

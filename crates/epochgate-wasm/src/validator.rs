@@ -4,10 +4,11 @@ use epochgate::{KeySet, Options, Reason, StepUp, Verdict};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{from_core, js_error, INVALID_OPTION};
+use crate::keys::host_verify;
 use crate::read::{lines, now_arg, random, Fields, MAX_SAFE_INTEGER};
 use crate::update_bytes::update_arg;
 
-const OPTIONS: [&str; 11] = [
+const OPTIONS: [&str; 12] = [
     "issuer",
     "audience",
     "keys",
@@ -19,6 +20,7 @@ const OPTIONS: [&str; 11] = [
     "cacheSize",
     "maxAuthAge",
     "requiredAmr",
+    "ed25519Verify",
 ];
 
 /// Validates session tokens and applies revocation updates.
@@ -26,6 +28,8 @@ const OPTIONS: [&str; 11] = [
 #[derive(Debug)]
 pub struct Validator {
     pub(crate) inner: epochgate::Validator,
+    /// The host's Ed25519 verification, asked for the equation only (`ed25519Verify`).
+    host: Option<js_sys::Function>,
 }
 
 // Verdicts are built by one small JS function each: one call across the boundary per verdict
@@ -109,9 +113,10 @@ impl Validator {
             Some(text) => Some(KeySet::from_jwks(&text).map_err(from_core)?),
             None => None,
         };
+        let host = fields.opt_function("ed25519Verify")?;
         let seed = random::<16>()?;
         epochgate::Validator::new(options, keys, revocation_keys, *seed)
-            .map(|inner| Validator { inner })
+            .map(|inner| Validator { inner, host })
             .map_err(from_core)
     }
 
@@ -142,7 +147,10 @@ impl Validator {
                 ),
             ));
         };
-        Ok(match self.inner.validate_with(&token, now, &step_up) {
+        let host = self.host.as_ref().map(host_verify);
+        let host = host.as_ref().map(|h| h as epochgate::HostVerify<'_>);
+        let verdict = self.inner.validate_with_host(&token, now, &step_up, host);
+        Ok(match verdict {
             Verdict::Valid(session) => serde_json::to_string(&session.claims)
                 .ok()
                 .and_then(|claims| {
@@ -212,6 +220,47 @@ impl Validator {
     #[wasm_bindgen(getter = cachedTokens)]
     pub fn cached_tokens(&self) -> f64 {
         self.inner.cached_tokens() as f64
+    }
+
+    // What the package's JavaScript verdict cache needs to know when a verdict stops being
+    // current; the rules themselves stay in the core.
+
+    /// Changes with every revocation update applied (through `applyRevocation` or a
+    /// `Follower`), and at no other time.
+    #[wasm_bindgen(getter = viewGeneration)]
+    pub fn view_generation(&self) -> f64 {
+        self.inner.view_generation() as f64
+    }
+
+    /// The last Unix second at which a valid token is not refused as `state_stale`: the newest
+    /// update's creation plus `maxStateAge`; `Infinity` with `maxStateAge` 0, `-Infinity` before
+    /// the first update otherwise.
+    #[wasm_bindgen(getter = freshUntil)]
+    pub fn fresh_until(&self) -> f64 {
+        match self.inner.fresh_until() {
+            None => f64::INFINITY,
+            Some(i64::MIN) => f64::NEG_INFINITY,
+            Some(t) => t as f64,
+        }
+    }
+
+    /// The options' `clockTolerance`, `cacheSize` and `maxAuthAge` (`undefined` when none),
+    /// defaults filled in.
+    #[wasm_bindgen(getter = clockTolerance)]
+    pub fn clock_tolerance(&self) -> f64 {
+        self.inner.options().clock_tolerance as f64
+    }
+
+    /// See `clockTolerance`.
+    #[wasm_bindgen(getter = cacheSize)]
+    pub fn cache_size(&self) -> f64 {
+        self.inner.options().cache_size as f64
+    }
+
+    /// See `clockTolerance`.
+    #[wasm_bindgen(getter = maxAuthAge)]
+    pub fn max_auth_age(&self) -> Option<f64> {
+        self.inner.options().max_auth_age.map(|a| a as f64)
     }
 }
 
