@@ -6,7 +6,8 @@
 //
 // Runs in Workers, Node, browsers, Deno and Bun: no node: import, no wasm initialisation (the
 // entry point did it), no I/O before the first request (Workers forbid it at global scope).
-import { Validator } from './glue.mjs';
+import { Validator as WasmValidator } from './glue.mjs';
+import { Validator } from './verdict-cache.mjs';
 import { RevocationFollower } from './follower.mjs';
 
 function coded(code, message) {
@@ -98,7 +99,7 @@ function refusal(verdict) {
  * (or an Authenticator's) job.
  */
 export function authenticate(request, validator, options = {}) {
-  if (!(validator instanceof Validator)) {
+  if (!(validator instanceof WasmValidator)) {
     throw coded('invalid_argument', 'authenticate(request, validator): validator must be an epochgate Validator');
   }
   if (options === null || typeof options !== 'object') {

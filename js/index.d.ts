@@ -3,14 +3,31 @@
 // crates/epochgate-wasm (docs/CONTRACT.md section 3); the JavaScript layer's are here.
 
 import type { JWK, JWKS, StepUp, ValidatorOptions, ValidVerdict, Verdict } from './dist/glue.mjs';
-import { Validator } from './dist/glue.mjs';
+import { Validator as WasmValidator } from './dist/glue.mjs';
 
-export { Follower, Issuer, RevocationLog, UpdateBytes, Validator, generateKeyPair } from './dist/glue.mjs';
+export { Follower, Issuer, RevocationLog, UpdateBytes, generateKeyPair } from './dist/glue.mjs';
 export type {
   EpochgateError, ErrorCode, FollowerAnswer, FollowerNext, FollowerOptions, FollowerPlan, FollowerStats,
   IssuerOptions, JWK, JWKS, KeyPair, MintRequest, PrivateJWK, Reason, RefusedVerdict, RevocationLogOptions,
   SessionClaims, StepUp, ValidatorOptions, ValidVerdict, Verdict,
 } from './dist/glue.mjs';
+
+/**
+ * The wasm `Validator` with a verdict cache in JavaScript in front of it (keyed by the token
+ * string): a repeated token is answered without entering WebAssembly, and every revocation,
+ * expiry, `maxStateAge` deadline and the options' step-up is still honoured on every hit.
+ * Verdicts it may hand to more than one caller — valid ones, and refusals that depend on the
+ * token alone (`malformed`, `bad_signature`, ...) — are frozen, deeply: copy one to change it.
+ * A call with a per-call `stepUp` is not cached. `cacheSize: 0` turns this cache off too.
+ * In Node (the `node` condition) each signature's equation is OpenSSL's, through `node:crypto`,
+ * with every strict check kept in Rust (`ed25519Verify`; `null` keeps the wasm verification).
+ */
+export declare class Validator extends WasmValidator {
+  /** How many verdicts the JavaScript cache holds: valid ones and token-only refusals. */
+  readonly cachedVerdicts: number;
+  /** Who computes signatures' equations: `"host"` (Node's `node:crypto`, or `ed25519Verify`) or `"wasm"`. */
+  readonly verification: 'host' | 'wasm';
+}
 
 /** The `fetch` a follower or an authenticator uses: `globalThis.fetch` unless given. */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;

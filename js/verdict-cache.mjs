@@ -1,0 +1,130 @@
+// The package's `Validator`: the wasm one with a verdict cache in front of it, keyed by the token
+// string, so a repeated token is answered without crossing into WebAssembly at all (no copy of
+// the token into wasm memory, no hash, no verdict built by JSON.parse). The wasm validator keeps
+// every rule; this only remembers what it said and for how long that answer stays true:
+//
+// - a VALID verdict judged at second `t` stays true for every second from `t` (the not-before,
+//   issued-at and auth_time checks only ever pass more as time goes on) up to the first of
+//   `expiresAt + clockTolerance - 1`, the view's freshness deadline (`freshUntil`: the newest
+//   update's signed time + maxStateAge) and, with `maxAuthAge` in the options, `authTime +
+//   maxAuthAge`; and only while the revocation view is the one it was judged against
+//   (`viewGeneration`, which every applied update changes, whoever applied it);
+// - a refusal that depends on nothing but the token and the validator's keys and options
+//   (malformed, bad_signature, wrong_issuer, ...) stays true forever;
+// - nothing else is cached: expired, not_yet_valid, issued_in_future, revoked_*, state_stale
+//   and insufficient_user_authentication all depend on the time or the view.
+//
+// A call with a per-call `stepUp` goes to wasm uncached. Verdicts that may be shared between
+// callers are frozen, deeply.
+import { Validator as WasmValidator } from './glue.mjs';
+
+// Refusals decided before the time, the view or the step-up is looked at (the token path of
+// the core's validator), so a token refused for one of these is refused for it forever.
+const PERMANENT = new Set([
+  'malformed', 'unsupported_algorithm', 'forbidden_header', 'wrong_type', 'unknown_key',
+  'bad_signature', 'missing_claim', 'wrong_issuer', 'wrong_audience',
+]);
+// V8 hashes at most this many characters of a string and hashes a longer one by its length
+// alone, so a map of longer keys could be flooded with collisions; such tokens (only possible
+// with a raised maxTokenBytes) are not cached.
+const MAX_CACHED_LENGTH = 16383;
+
+// The host's own Ed25519 equation, when the entry point registered one (Node's: node:crypto),
+// given to every Validator that does not choose (`ed25519Verify` absent; `null` keeps wasm).
+let hostEd25519 = null;
+
+/** Registers the host's Ed25519 function for Validators made from now on (entry points only). */
+export function useHostEd25519(verify) {
+  hostEd25519 = verify;
+}
+
+function deepFreeze(value) {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze(value[key]);
+  }
+  return value;
+}
+
+export class Validator extends WasmValidator {
+  #size;
+  #tolerance;
+  #maxAuthAge;
+  // token -> { verdict, generation, from, until } for valid verdicts; token -> verdict for
+  // permanent refusals. Two maps, so that a flood of junk tokens cannot evict valid sessions.
+  // Both evict the oldest entry first (Map keeps insertion order).
+  #valid = new Map();
+  #refused = new Map();
+  #verification;
+
+  constructor(options) {
+    const plain = options !== null && typeof options === 'object' && Object.getPrototypeOf(options) === Object.prototype;
+    const host = plain && hostEd25519 !== null && !('ed25519Verify' in options);
+    super(host ? { ...options, ed25519Verify: hostEd25519 } : options);
+    this.#verification = host || (plain && typeof options.ed25519Verify === 'function') ? 'host' : 'wasm';
+    this.#size = this.cacheSize;
+    this.#tolerance = this.clockTolerance;
+    this.#maxAuthAge = this.maxAuthAge;
+  }
+
+  validate(token, now, stepUp) {
+    if (this.#size === 0 || stepUp != null || typeof token !== 'string' || token.length > MAX_CACHED_LENGTH) {
+      return super.validate(token, now, stepUp);
+    }
+    let t;
+    if (now === undefined || now === null) t = Math.floor(Date.now() / 1000);
+    else if (typeof now === 'number' && Number.isFinite(now)) t = Math.floor(now);
+    // Anything else is the wasm validator's to refuse (invalid_argument).
+    else return super.validate(token, now, stepUp);
+
+    const hit = this.#valid.get(token);
+    if (hit !== undefined && t >= hit.from && t <= hit.until && hit.generation === this.viewGeneration) {
+      return hit.verdict;
+    }
+    const refusal = this.#refused.get(token);
+    if (refusal !== undefined) return refusal;
+
+    // Judged at the same whole second the cache entry will be bounded by.
+    const verdict = super.validate(token, t);
+    if (verdict.valid) {
+      const until = Math.min(
+        verdict.expiresAt + this.#tolerance - 1,
+        this.freshUntil,
+        this.#maxAuthAge === undefined ? Infinity : verdict.authTime + this.#maxAuthAge,
+      );
+      // Times beyond 2^53 are not exact in a JS number: those verdicts are not cached.
+      if (Number.isSafeInteger(t) && Number.isSafeInteger(until) && until >= t) {
+        if (hit === undefined) this.#evictFor(this.#valid);
+        this.#valid.set(token, { verdict: deepFreeze(verdict), generation: this.viewGeneration, from: t, until });
+        return verdict;
+      }
+    }
+    if (hit !== undefined) this.#valid.delete(token);
+    if (PERMANENT.has(verdict.reason)) {
+      this.#evictFor(this.#refused);
+      this.#refused.set(token, deepFreeze(verdict));
+    }
+    return verdict;
+  }
+
+  /** Who computes signatures' equations: `"host"` (Node's node:crypto, or `ed25519Verify`) or `"wasm"`. */
+  get verification() {
+    return this.#verification;
+  }
+
+  /** How many verdicts the JavaScript cache holds: valid ones and permanent refusals. */
+  get cachedVerdicts() {
+    return this.#valid.size + this.#refused.size;
+  }
+
+  free() {
+    this.#valid.clear();
+    this.#refused.clear();
+    super.free();
+  }
+
+  #evictFor(map) {
+    while (map.size > 0 && map.size >= this.#size) map.delete(map.keys().next().value);
+  }
+}
+if (Symbol.dispose) Validator.prototype[Symbol.dispose] = Validator.prototype.free;
