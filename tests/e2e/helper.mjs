@@ -83,9 +83,10 @@ export async function startWorker({ secrets, vars = {}, persistTo, port, cwd = r
   };
   persistTo ??= mkdtempSync(join(tmpdir(), 'epochgate-state-'));
   port ??= await freePort();
+  const inspectorPort = await freePort();
   const args = ['wrangler', 'dev', '--local', '--ip', '127.0.0.1', '--port', String(port),
     '--show-interactive-dev-session=false', '--persist-to', persistTo, '--env-file', secrets.file,
-    '--inspector-port', String(await freePort())];
+    '--inspector-port', String(inspectorPort)];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const child = spawn('npx', args, {
     cwd,
@@ -118,7 +119,7 @@ export async function startWorker({ secrets, vars = {}, persistTo, port, cwd = r
     await stop();
     throw e;
   }
-  return { base, port, persistTo, secrets, stop, log: () => log };
+  return { base, port, inspectorPort, persistTo, secrets, stop, log: () => log };
 }
 
 /** Every exchange, for the OpenAPI conformance check. */
