@@ -2,7 +2,8 @@
 # Builds the WebAssembly packages and runs every test of the wasm face:
 #   1. wasm-bindgen tests in Node.js          (wasm-pack test --node)
 #   2. the same tests in headless Chromium    (wasm-pack test --headless --chrome)
-#   3. Node tests against the npm package with jose  (node --test tests/node/wasm-*.test.mjs)
+#   3. Node tests against the npm package (node --test tests/node/*.test.mjs): jose interop,
+#      step-up, the JavaScript verdict cache, and the two Ed25519 paths over every vector set
 # Runs all of them even when one fails, prints each runner's own summary, and exits non-zero
 # if any failed. Installs nothing: scripts/install-tools.sh provides the tools.
 set -uo pipefail
@@ -38,7 +39,7 @@ step "wasm-bindgen tests, Node" wasm-pack test --node "$crate"
 # that keep Chromium off the network.
 step "wasm-bindgen tests, headless Chromium" \
   wasm-pack test --headless --chrome --chromedriver "$chromedriver" "$crate"
-step "Node tests against pkg/epochgate" node --test tests/node/wasm-*.test.mjs
+step "Node tests against pkg/epochgate" node --test tests/node/*.test.mjs
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then
