@@ -24,6 +24,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { loadavg, cpus } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { zipfDraws } from './zipf.mjs';
 
 const here = fileURLToPath(import.meta.url);
 const pkgEntry = process.env.EPOCHGATE_PKG
@@ -155,24 +156,8 @@ const table = [];
 {
   const sessions = 10_000;
   const tokens = Array.from({ length: sessions }, (_, i) => mint(i, 'z'));
-  let seed = 7;
-  const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  const cdf = new Float64Array(sessions);
-  let sum = 0;
-  for (let i = 0; i < sessions; i++) cdf[i] = sum += 1 / (i + 1);
-  const draw = () => {
-    const x = rand() * sum;
-    let lo = 0;
-    let hi = sessions - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return tokens[lo];
-  };
   const draws = QUICK ? 60_000 : 300_000;
-  const sequence = Array.from({ length: draws }, draw);
+  const sequence = zipfDraws(tokens, draws);
   const distinct = new Set(sequence).size;
   const joseSample = sequence.slice(0, QUICK ? 300 : 2000);
   const m = await interleaved(rounds, {

@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
+import { zipfDraws } from './zipf.mjs';
 
 const require = createRequire(import.meta.url);
 const pkg = process.env.EPOCHGATE_PKG
@@ -149,23 +150,8 @@ const results = [];
 {
   const sessions = 10_000;
   const tokens = Array.from({ length: sessions }, (_, i) => mint(i, 'z'));
-  let seed = 7;
-  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  const cdf = new Float64Array(sessions);
-  let sum = 0;
-  for (let i = 0; i < sessions; i++) cdf[i] = sum += 1 / (i + 1);
-  const draw = () => {
-    const x = rand() * sum;
-    let lo = 0;
-    let hi = sessions - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid] < x) lo = mid + 1; else hi = mid;
-    }
-    return tokens[lo];
-  };
   const draws = QUICK ? 50_000 : 300_000;
-  const sequence = Array.from({ length: draws }, draw);
+  const sequence = zipfDraws(tokens, draws);
   const distinct = new Set(sequence).size;
   const joseSample = sequence.slice(0, QUICK ? 500 : 3000);
   const v = newValidator();
