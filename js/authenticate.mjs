@@ -470,13 +470,41 @@ export class Authenticator {
       await res.body?.cancel?.().catch(() => {});
       throw new Error(`GET ${source} answered ${res.status}`);
     }
-    let text;
     try {
-      text = await res.text();
+      return await readCapped(res, MAX_JWKS_BYTES);
     } catch (e) {
       throw new Error(`GET ${source}: the body could not be read: ${e?.message ?? e}`);
     }
-    if (text.length > MAX_JWKS_BYTES) throw new Error(`GET ${source}: the body is over ${MAX_JWKS_BYTES} bytes`);
+  }
+}
+
+// A response's text, read piece by piece and abandoned past `cap` bytes: an origin (or whatever
+// answers in its place) that sends a body without end costs at most `cap` bytes of memory, not
+// everything it manages to send before the timeout.
+async function readCapped(res, cap) {
+  if (!res.body || typeof res.body.getReader !== 'function') {
+    const text = await res.text();
+    if (text.length > cap) throw new Error(`it is over ${cap} bytes`);
     return text;
   }
+  const reader = res.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > cap) {
+      reader.cancel().catch(() => {});
+      throw new Error(`it is over ${cap} bytes`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }

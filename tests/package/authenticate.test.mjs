@@ -259,7 +259,7 @@ describe('unauthorized(failure)', () => {
 /** An epochgate origin in miniature: the key sets and /v1/revocations from a RevocationLog. */
 async function fakeOrigin() {
   const log = new RevocationLog({ privateJwk: revocationKeys.privateJwk });
-  const state = { down: false, hits: { jwks: 0, revocationJwks: 0, revocations: 0 }, jwksDelayMs: 0, jwks };
+  const state = { down: false, hits: { jwks: 0, revocationJwks: 0, revocations: 0 }, jwksDelayMs: 0, jwks, jwksEndless: false };
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://origin');
     if (state.down) {
@@ -273,6 +273,15 @@ async function fakeOrigin() {
     if (url.pathname === '/.well-known/jwks.json') {
       state.hits.jwks += 1;
       if (state.jwksDelayMs) await sleep(state.jwksDelayMs);
+      if (state.jwksEndless) {
+        // A body that never ends: 64 KiB pieces for as long as the client reads.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const piece = Buffer.alloc(65536, 0x20);
+        const more = () => { while (!res.destroyed && res.write(piece)); };
+        res.on('drain', more);
+        req.socket.on('close', () => res.destroy());
+        return more();
+      }
       return json(state.jwks);
     }
     if (url.pathname === '/.well-known/revocation-jwks.json') {
@@ -361,6 +370,21 @@ describe('Authenticator', () => {
     assert.equal(origin.state.hits.jwks, hits + 1);
     assert.ok(auth.follower);
     auth.close();
+  });
+
+  test('a JWKS body that never ends: abandoned past 1 MiB, 503 keys_unavailable, no hang', async () => {
+    origin.state.jwksEndless = true;
+    try {
+      const auth = new Authenticator(options({ refreshTimeoutMs: 60_000 }));
+      const token = issuer.mint({ account: 'acct_e', session: 's', device: 0, epoch: 0 });
+      const r = await auth.authenticate(withAuth(`Bearer ${token}`));
+      assert.equal(r.status, 503);
+      assert.equal(r.error, 'keys_unavailable');
+      assert.match(r.message, /over 1048576 bytes/);
+      auth.close();
+    } finally {
+      origin.state.jwksEndless = false;
+    }
   });
 
   test('concurrent first requests: one JWKS fetch, every request answered', async () => {
