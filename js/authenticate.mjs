@@ -107,9 +107,14 @@ export function authenticate(request, validator, options = {}) {
   }
   const parsed = bearerToken(request);
   if (parsed.failure) return parsed.failure;
-  // The core checks `now` and `stepUp` and throws its own coded errors for bad ones.
-  const verdict = validator.validate(parsed.token, options.now ?? undefined, options.stepUp ?? undefined);
-  if (verdict.valid) return { ok: true, token: parsed.token, session: verdict };
+  return judge(parsed.token, validator, options);
+}
+
+// The verdict on a token already read from its header, as an AuthSuccess or AuthFailure. The
+// core checks `now` and `stepUp` and throws its own coded errors for bad ones.
+function judge(token, validator, { now, stepUp }) {
+  const verdict = validator.validate(token, now ?? undefined, stepUp ?? undefined);
+  if (verdict.valid) return { ok: true, token, session: verdict };
   return refusal(verdict);
 }
 
@@ -315,10 +320,11 @@ export class Authenticator {
         `the token keys could not be loaded (${this.#lastError}); the next try is at most ${KEYS_RETRY_MS / 1000} s away`, '');
     }
     if (this.#follower) await this.#follower.ready(waitUntil ? { waitUntil } : undefined);
-    const result = authenticate(request, this.#validator, { stepUp });
+    // The header was read above; only the token is judged from here on.
+    const result = judge(parsed.token, this.#validator, { stepUp });
     if (result.ok || result.error !== 'unknown_key' || !(await this.#reloadKeys())) return result;
     if (this.#follower) await this.#follower.ready(waitUntil ? { waitUntil } : undefined);
-    return authenticate(request, this.#validator, { stepUp });
+    return judge(parsed.token, this.#validator, { stepUp });
   }
 
   // After a token named an unknown key: reads the key sets again (at most once per
