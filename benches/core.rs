@@ -15,8 +15,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use epochgate::{
-    AccountKey, AccountState, DeviceSlot, Epoch, Issuer, KeySet, MintRequest, Options, PrivateKey,
-    Record, SlotSet, UnverifiedToken, UnverifiedUpdate, Update, UpdateKind, Validator,
+    verify_raw, AccountKey, AccountState, DeviceSlot, Epoch, Issuer, KeySet, MintRequest, Options,
+    PrivateKey, PublicKey, Record, SlotSet, UnverifiedToken, UnverifiedUpdate, Update, UpdateKind,
+    Validator,
 };
 use rand::{Rng, SeedableRng};
 
@@ -78,8 +79,20 @@ fn tokens_and_verify(c: &mut Criterion) {
     let public = tok_key.public();
     let (input, sig) = toks[0].rsplit_once('.').unwrap();
     let sig: [u8; 64] = URL_SAFE_NO_PAD.decode(sig).unwrap().try_into().unwrap();
+    let raw = public.to_bytes();
     g.bench_function("verify_strict (raw)", |b| {
+        b.iter(|| assert!(verify_raw(&raw, black_box(input.as_bytes()), &sig)))
+    });
+    // The same decision over the key's own tables (src/ed25519.rs), built on first use.
+    assert!(public.verify(input.as_bytes(), &sig));
+    g.bench_function("key tables (PublicKey::verify)", |b| {
         b.iter(|| assert!(public.verify(black_box(input.as_bytes()), &sig)))
+    });
+    g.bench_function("key load + first verification (tables built)", |b| {
+        b.iter(|| {
+            let key = PublicKey::from_bytes("k", black_box(&raw)).unwrap();
+            assert!(key.verify(input.as_bytes(), &sig))
+        })
     });
 
     // The token path without the cache, time or revocation: its time minus the raw

@@ -6,21 +6,30 @@
 use std::fmt;
 
 use curve25519_dalek::edwards::CompressedEdwardsY;
-use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde_json::{json, Map, Value};
 
 use crate::b64;
+use crate::ed25519::{strict_parts, Verifier};
 use crate::error::{Error, KeyError};
 use crate::ids::KeyId;
 use crate::json;
 
 /// A public Ed25519 key with its key id.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct PublicKey {
     kid: KeyId,
     key: VerifyingKey,
+    verifier: Verifier,
 }
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.kid == other.kid && self.key == other.key
+    }
+}
+
+impl Eq for PublicKey {}
 
 /// A private Ed25519 key with its key id. Its `Debug` shows only the key id and the secret is
 /// zeroized when dropped.
@@ -47,22 +56,6 @@ pub fn verify_raw(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bo
         })
         .unwrap_or(false)
 }
-
-/// The canonical encodings of the eight points of small order (the identity, the point of
-/// order 2, two of order 4, four of order 8), pinned against curve25519-dalek's `EIGHT_TORSION`
-/// by a test. A non-canonical encoding of one never equals the canonical encoding RFC 8032's
-/// equation recomputes `R` as, so only these need refusing before a host is asked.
-#[rustfmt::skip]
-const SMALL_ORDER: [[u8; 32]; 8] = [
-    [0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
-    [0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
-    [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
-    [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80],
-    [0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05],
-    [0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x85],
-    [0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a],
-    [0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0xfa],
-];
 
 /// A host's own Ed25519 verification (Node's `crypto.verify`, say), given the raw public key,
 /// the message and the signature: `true` when RFC 8032's equation holds. It is trusted for the
@@ -114,15 +107,15 @@ impl PublicKey {
     /// Wraps a raw public key, refusing non-canonical encodings and weak (small-order) keys.
     pub fn from_bytes(kid: &str, bytes: &[u8; 32]) -> Result<Self, Error> {
         let kid = parse_kid(kid)?;
-        let canonical = CompressedEdwardsY(*bytes)
+        let Some(point) = CompressedEdwardsY(*bytes)
             .decompress()
-            .map(|p| p.compress().to_bytes() == *bytes);
-        if canonical != Some(true) {
+            .filter(|p| p.compress().to_bytes() == *bytes)
+        else {
             return Err(Error::key(
                 KeyError::InvalidKeyEncoding,
                 format!("key {kid}: x is not the canonical encoding of a curve point"),
             ));
-        }
+        };
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| {
             Error::key(
                 KeyError::InvalidKeyEncoding,
@@ -135,7 +128,11 @@ impl PublicKey {
                 format!("key {kid}: x is a small-order (weak) Ed25519 key that would accept forged signatures"),
             ));
         }
-        Ok(PublicKey { kid, key })
+        Ok(PublicKey {
+            kid,
+            key,
+            verifier: Verifier::new(*bytes, &point),
+        })
     }
 
     /// Reads a public OKP/Ed25519 JWK given as JSON text.
@@ -179,11 +176,11 @@ impl PublicKey {
         })
     }
 
-    /// Strict verification of `signature` over `message`.
+    /// Strict verification of `signature` over `message`: the same answer as ed25519-dalek's
+    /// `verify_strict`, computed over tables of this key built on its first use
+    /// ([`crate::ed25519`]).
     pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
-        self.key
-            .verify_strict(message, &Signature::from_bytes(signature))
-            .is_ok()
+        self.verifier.verify([message], signature)
     }
 
     /// [`Self::verify`] with the equation left to `host`: the same accept/reject as
@@ -198,16 +195,10 @@ impl PublicKey {
         signature: &[u8; 64],
         host: HostVerify<'_>,
     ) -> bool {
-        let (r, s) = signature.split_at(32);
-        let (Ok(r), Ok(s)) = (<[u8; 32]>::try_from(r), <[u8; 32]>::try_from(s)) else {
-            return false;
-        };
         // verify_strict decompresses R to see its order, a square root in the field; comparing
         // bytes gives the same answer here: an R that is no point, or not canonical, can never
         // equal the encoding the equation recomputes, so the host refuses it.
-        let canonical_s = bool::from(Scalar::from_canonical_bytes(s).is_some());
-        let good_r = !SMALL_ORDER.contains(&r);
-        canonical_s && good_r && host(self.key.as_bytes(), message, signature)
+        strict_parts(signature).is_some() && host(self.key.as_bytes(), message, signature)
     }
 
     /// [`Self::verify`] over a message given in pieces ([`verify_raw_pieces`]).
@@ -216,7 +207,7 @@ impl PublicKey {
         pieces: impl IntoIterator<Item = &'a [u8]>,
         signature: &[u8; 64],
     ) -> bool {
-        verify_pieces(&self.key, pieces, signature)
+        self.verifier.verify(pieces, signature)
     }
 }
 
@@ -272,9 +263,11 @@ impl PrivateKey {
 
     /// The public half. A key derived from a seed is never of small order.
     pub fn public(&self) -> PublicKey {
+        let key = self.key.verifying_key();
         PublicKey {
             kid: self.kid.clone(),
-            key: self.key.verifying_key(),
+            verifier: Verifier::new(key.to_bytes(), &key.to_edwards()),
+            key,
         }
     }
 
@@ -443,24 +436,5 @@ fn jwk_bytes(jwk: &Map<String, Value>, name: &str, kid: &KeyId) -> Result<Option
             KeyError::InvalidKeyEncoding,
             format!("key {kid}: \"{name}\" must be a string"),
         )),
-    }
-}
-
-#[cfg(test)]
-mod small_order_tests {
-    #![allow(clippy::indexing_slicing)]
-    use super::SMALL_ORDER;
-    use curve25519_dalek::constants::EIGHT_TORSION;
-
-    #[test]
-    fn small_order_encodings_are_the_eight_torsion_points() {
-        let mut computed: Vec<[u8; 32]> = EIGHT_TORSION
-            .iter()
-            .map(|p| p.compress().to_bytes())
-            .collect();
-        let mut pinned = SMALL_ORDER.to_vec();
-        computed.sort_unstable();
-        pinned.sort_unstable();
-        assert_eq!(computed, pinned);
     }
 }

@@ -3,6 +3,7 @@
 
 mod b64;
 mod cache;
+mod ed25519;
 mod epochs;
 mod error;
 mod follower;

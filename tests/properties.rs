@@ -733,3 +733,93 @@ proptest! {
         prop_assert_eq!((in_place.revocation_seq(), in_place.view().len()), (7, records.len()));
     }
 }
+
+/// The group order L, little-endian: an `S` of L or more is refused by `verify_strict`.
+const GROUP_ORDER: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+/// Adds `b` to the 256-bit little-endian `a` (wrapping).
+fn add_le(a: &mut [u8], b: &[u8; 32]) {
+    let mut carry = 0u16;
+    for (x, y) in a.iter_mut().zip(b) {
+        let sum = u16::from(*x) + u16::from(*y) + carry;
+        *x = sum as u8;
+        carry = sum >> 8;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A loaded key's own verification (src/ed25519.rs: per-key tables, `R` checked by its
+    /// encoding) agrees with ed25519-dalek's `verify_strict` on genuine signatures and on every
+    /// way of spoiling one: a flipped bit anywhere, `S + L` (the malleable twin), `R` swapped for
+    /// a small-order point, the message or the key changed.
+    #[test]
+    fn key_tables_agree_with_verify_strict(
+        seed in any::<[u8; 32]>(),
+        other in any::<[u8; 32]>(),
+        message in prop::collection::vec(any::<u8>(), 0..300),
+        flip in any::<(usize, u8)>(),
+        spoil in 0u8..6,
+    ) {
+        let private = epochgate::PrivateKey::from_seed("p", &seed).unwrap();
+        let key = private.public();
+        let mut signature = private.sign(&message);
+        let mut public = key.to_bytes();
+        let mut message = message;
+        match spoil {
+            0 => {}
+            1 => signature[flip.0 % 64] ^= flip.1 | 1,
+            2 => add_le(&mut signature[32..], &GROUP_ORDER),
+            3 => signature[..32].copy_from_slice(
+                curve25519_dalek::constants::EIGHT_TORSION[usize::from(flip.1) % 8].compress().as_bytes(),
+            ),
+            4 => message.push(flip.1),
+            _ => public = epochgate::PrivateKey::from_seed("o", &other).unwrap().public().to_bytes(),
+        }
+        let key = epochgate::PublicKey::from_bytes("k", &public).unwrap();
+        let reference = epochgate::verify_raw(&public, &message, &signature);
+        prop_assert_eq!(key.verify(&message, &signature), reference);
+        prop_assert_eq!(key.verify_pieces(message.chunks(5), &signature), reference);
+        if spoil == 0 {
+            prop_assert!(reference, "a genuine signature must verify");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The own base64url codec (src/b64.rs) decides exactly as the `base64` crate's strict
+    /// `URL_SAFE_NO_PAD` on any text (the empty string aside, which tokens never hold), and
+    /// encodes as it does.
+    #[test]
+    fn base64url_is_the_crates_url_safe_no_pad(
+        bytes in prop::collection::vec(any::<u8>(), 0..80),
+        text in "[A-Za-z0-9_+/= -]{0,40}",
+        cut in any::<usize>(),
+    ) {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
+        use epochgate::fuzzing::{base64url_decode, base64url_encode};
+        let encoded = base64url_encode(&bytes);
+        prop_assert_eq!(&encoded, &URL_SAFE_NO_PAD.encode(&bytes));
+        if !bytes.is_empty() {
+            prop_assert_eq!(base64url_decode(&encoded), Some(bytes.clone()));
+        }
+        // Every near miss of a real encoding (cut short, a character changed) and arbitrary text.
+        let mut near = encoded.clone().into_bytes();
+        if !near.is_empty() {
+            let at = cut % near.len();
+            near[at] = b"A-_=+/ Q"[cut % 8];
+            near.truncate(near.len() - cut % 3);
+        }
+        for candidate in [String::from_utf8(near).unwrap(), text] {
+            let reference = URL_SAFE_NO_PAD.decode(&candidate).ok().filter(|_| !candidate.is_empty());
+            prop_assert_eq!(base64url_decode(&candidate), reference, "{:?}", candidate);
+        }
+    }
+}
