@@ -35,11 +35,8 @@ installed="$(wasm-bindgen --version | awk '{ print $2 }')"
 # point of the package is built on it. It goes to a scratch directory, not into the package.
 scratch=pkg/.wasm-web
 rm -rf "$scratch" pkg/node pkg/web
-# Everything but the curve, ed25519 and sha2 crates (held at 3 by Cargo.toml's overrides) at
-# opt-level "z" instead of "s": 1.9 KB less gzipped, which pays for Node's second Ed25519 path
-# within the 120 KB budget, for about 1 µs more parsing per new token (docs/BENCHMARKS.md).
-# Only this build: the Workers face keeps the workspace's release profile.
-export CARGO_PROFILE_RELEASE_OPT_LEVEL=z
+# The workspace's release profile: opt-level "s", the curve, ed25519 and sha2 crates at 3. ("z"
+# is 3 KB smaller gzipped and about 5 µs slower per new token; docs/BENCHMARKS.md.)
 wasm-pack --quiet build "$crate" --release --target web --out-dir "$root/$scratch" --out-name epochgate
 # -O: -Os/-Oz shrink it by under 1% and -O3 is no faster here (docs/BENCHMARKS.md).
 "$wasm_opt" -O "$scratch/epochgate_bg.wasm" -o "$scratch/epochgate_bg.wasm"
@@ -56,7 +53,7 @@ cp "$scratch/epochgate.js" "$out/dist/glue.mjs"
 cp "$scratch/epochgate.d.ts" "$out/dist/glue.d.mts"
 cp "$scratch/epochgate_bg.wasm" "$out/dist/"
 [ -d "$scratch/snippets" ] && cp -r "$scratch/snippets" "$out/dist/"
-cp js/verdict-cache.mjs js/node-ed25519.mjs js/follower.mjs js/authenticate.mjs js/hono-core.mjs "$out/dist/"
+cp js/verdict-cache.mjs js/host-ed25519.mjs js/node-ed25519.mjs js/follower.mjs js/authenticate.mjs js/hono-core.mjs "$out/dist/"
 for entry in api node workerd inline web hono.node hono.workerd hono.inline; do
   cp "js/entries/$entry.mjs" "$out/dist/"
 done

@@ -89,3 +89,14 @@ pub fn decode_update(data: &[u8]) {
         assert!(crate::UnverifiedUpdate::decode(&bytes).is_ok());
     }
 }
+
+/// The base64url codec (`src/b64.rs`), for the property test that holds it to the `base64`
+/// crate: strict decoding, then encoding.
+pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    crate::b64::decode(text)
+}
+
+/// See [`base64url_decode`].
+pub fn base64url_encode(bytes: &[u8]) -> String {
+    crate::b64::encode(bytes)
+}
