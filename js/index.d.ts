@@ -20,12 +20,13 @@ export type {
  * token alone (`malformed`, `bad_signature`, ...) — are frozen, deeply: copy one to change it.
  * A call with a per-call `stepUp` is not cached. `cacheSize: 0` turns this cache off too.
  * In Node (the `node` condition) each signature's equation is OpenSSL's, through `node:crypto`,
- * with every strict check kept in Rust (`ed25519Verify`; `null` keeps the wasm verification).
+ * and in Workers with `nodejs_compat` BoringSSL's, through workerd's `node:crypto`, with every
+ * strict check kept in Rust (`ed25519Verify`; `null` keeps the wasm verification).
  */
 export declare class Validator extends WasmValidator {
   /** How many verdicts the JavaScript cache holds: valid ones and token-only refusals. */
   readonly cachedVerdicts: number;
-  /** Who computes signatures' equations: `"host"` (Node's `node:crypto`, or `ed25519Verify`) or `"wasm"`. */
+  /** Who computes signatures' equations: `"host"` (`node:crypto` in Node or in workerd, or `ed25519Verify`) or `"wasm"`. */
   readonly verification: 'host' | 'wasm';
 }
 

@@ -74,7 +74,8 @@ export interface ValidatorOptions {
    * The host's Ed25519 verification, trusted for RFC 8032's equation only: every refusal of
    * ed25519-dalek's `verify_strict` beyond it (non-canonical `S`, small-order `R`, weak keys) is
    * made in Rust before it is asked; anything but `true`, or a throw, refuses. The package's
-   * Node entry passes one built on `node:crypto`; `null` keeps the WebAssembly verification.
+   * Node entry, and the workerd entry under `nodejs_compat`, pass one built on `node:crypto`;
+   * `null` keeps the WebAssembly verification.
    */
   ed25519Verify?: ((publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean) | null;
 }
