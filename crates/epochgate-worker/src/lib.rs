@@ -19,6 +19,7 @@ pub mod config;
 mod edge;
 pub mod error;
 mod host;
+mod host_ed25519;
 mod http;
 mod origin;
 mod password;

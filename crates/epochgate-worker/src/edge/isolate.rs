@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use epochgate::{
-    Follower, FollowerOptions, Options, PrivateKey, Reason, Refusal, Session, Validator, Verdict,
+    Follower, FollowerOptions, HostVerify, Options, PrivateKey, Reason, Refusal, Session, StepUp,
+    Validator, Verdict,
 };
 use sha2::{Digest, Sha256};
 use worker::Env;
@@ -18,6 +19,7 @@ use crate::config::{
 };
 use crate::error::ApiError;
 use crate::host::{now_secs, random_bytes, random_id};
+use crate::host_ed25519::HostEd25519;
 
 type R<T> = std::result::Result<T, ApiError>;
 
@@ -64,6 +66,9 @@ pub(super) struct Settings {
 /// The isolate's state.
 pub(super) struct Edge {
     pub(super) validator: Validator,
+    /// workerd's `node:crypto` Ed25519 for tokens' signature equations (`nodejs_compat`, and
+    /// `HOST_ED25519` not "off"); `None`: the wasm path.
+    pub(super) host_ed25519: Option<HostEd25519>,
     pub(super) follower: Follower,
     pub(super) keys_jwks: serde_json::Value,
     pub(super) revocation_jwks: serde_json::Value,
@@ -130,8 +135,12 @@ fn build(env: &Env) -> R<Edge> {
         "LAST_SEEN_INTERVAL_SECONDS",
         DEFAULT_LAST_SEEN_INTERVAL,
     )?;
+    let host_ed25519 = config::switch(env, "HOST_ED25519", true)?
+        .then(HostEd25519::find)
+        .flatten();
     Ok(Edge {
         validator,
+        host_ed25519,
         follower,
         keys_jwks,
         revocation_jwks,
@@ -183,7 +192,15 @@ pub(super) fn with_edge<T>(env: &Env, f: impl FnOnce(&mut Edge) -> T) -> R<T> {
 pub(super) fn validate(env: &Env, token: &str) -> R<std::result::Result<Arc<Session>, Refusal>> {
     with_edge(env, |e| {
         let hits = e.validator.cache_hits();
-        let verdict = e.validator.validate(token, now_secs());
+        let host = e.host_ed25519.as_ref().map(|h| {
+            move |public: &[u8; 32], message: &[u8], signature: &[u8; 64]| {
+                h.verify(public, message, signature)
+            }
+        });
+        let host = host.as_ref().map(|h| h as HostVerify<'_>);
+        let verdict = e
+            .validator
+            .validate_with_host(token, now_secs(), &StepUp::default(), host);
         e.stats.validations += 1;
         e.stats.cache_hits += e.validator.cache_hits() - hits;
         match verdict {

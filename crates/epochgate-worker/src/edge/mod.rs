@@ -280,6 +280,8 @@ struct Stats {
     view_bytes: usize,
     wasm_memory_bytes: u32,
     isolate: String,
+    /// Who computes tokens' signature equations: "host" (workerd's `node:crypto`) or "wasm".
+    verification: &'static str,
 }
 
 fn stats(env: &Env) -> R<Response> {
@@ -306,6 +308,11 @@ fn stats(env: &Env) -> R<Response> {
         view_bytes: e.validator.view().memory_bytes(),
         wasm_memory_bytes: wasm_memory_bytes(),
         isolate: e.isolate.clone(),
+        verification: if e.host_ed25519.is_some() {
+            "host"
+        } else {
+            "wasm"
+        },
     })?;
     Ok(json(200, &body)?)
 }

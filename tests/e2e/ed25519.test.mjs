@@ -1,0 +1,69 @@
+// The edge's two ways of computing a token signature's equation, against a real `wrangler dev`:
+// workerd's node:crypto (wrangler.toml turns on nodejs_compat; the default) and the wasm curve
+// arithmetic (HOST_ED25519 = "off"). Both accept a genuine token and refuse a forged signature,
+// a signature of other claims and one with S + L (the malleable twin verify_strict refuses and
+// OpenSSL-style verifiers need the core's strict check to refuse). The vector-level equivalence
+// of the two paths inside workerd is tests/package/workerd.test.mjs.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { FAST_ARGON2, call, cleanup, makeSecrets, startWorker } from './helper.mjs';
+
+const PASSWORD = 'correct horse battery';
+// The group order L, little-endian.
+const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+
+/** The token with L added to its signature's S (still below 2^256, so 32 bytes). */
+function plusL(token) {
+  const [h, p, s] = token.split('.');
+  const sig = Buffer.from(s, 'base64url');
+  let n = 0n;
+  for (let i = 63; i >= 32; i--) n = (n << 8n) | BigInt(sig[i]);
+  n += L;
+  for (let i = 32; i < 64; i++, n >>= 8n) sig[i] = Number(n & 0xffn);
+  return `${h}.${p}.${sig.toString('base64url')}`;
+}
+
+for (const [label, hostEd25519, expected] of [['node:crypto (default)', undefined, 'host'], ['wasm (HOST_ED25519 off)', 'off', 'wasm']]) {
+  describe(`edge signature verification: ${label}`, () => {
+    const secrets = makeSecrets({ admin: false });
+    let w;
+    let api;
+    let token;
+
+    before(async () => {
+      const vars = { ...FAST_ARGON2, ...(hostEd25519 ? { HOST_ED25519: hostEd25519 } : {}) };
+      w = await startWorker({ secrets, vars });
+      api = (method, path, opts) => call(w.base, method, path, opts);
+      const email = `ed25519-${Date.now()}@example.com`;
+      assert.equal((await api('POST', '/v1/accounts', { body: { email, password: PASSWORD } })).status, 201);
+      const r = await api('POST', '/v1/login', { body: { email, password: PASSWORD, device: { name: 'Laptop', type: 'desktop' } } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      token = r.body.token;
+    });
+    after(async () => {
+      await w?.stop();
+      cleanup(w?.persistTo, secrets.dir);
+    });
+
+    test(`the isolate verifies with ${expected}`, async () => {
+      assert.equal((await api('GET', '/v1/me', { token })).status, 200);
+      const stats = await api('GET', '/v1/edge/stats');
+      assert.equal(stats.body.verification, expected);
+    });
+
+    test('a forged signature, a signature of other claims and S + L are refused as bad_signature', async () => {
+      const [h, p, s] = token.split('.');
+      const flipped = Buffer.from(s, 'base64url');
+      flipped[10] ^= 0x40;
+      const claims = JSON.parse(Buffer.from(p, 'base64url'));
+      const other = Buffer.from(JSON.stringify({ ...claims, dev: claims.dev + 1 })).toString('base64url');
+      for (const bad of [`${h}.${p}.${flipped.toString('base64url')}`, `${h}.${other}.${s}`, plusL(token)]) {
+        const r = await api('GET', '/v1/me', { token: bad });
+        assert.equal(r.status, 401, bad);
+        assert.equal(r.body.error, 'bad_signature', bad);
+      }
+      // The genuine token is still good: refusals cached nothing in its place.
+      assert.equal((await api('GET', '/v1/me', { token })).status, 200);
+    });
+  });
+}
