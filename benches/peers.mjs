@@ -220,7 +220,7 @@ const table = [];
     'node:crypto (OpenSSL)': loop(() => nodeVerify(null, message, nodeKey, signature)),
   });
   const wasmVerify = m['epochgate full'] - m['epochgate to kid'];
-  table.push(['(c) raw Ed25519 verification (epochgate: wasm verify_strict, full minus parse)', wasmVerify,
+  table.push(['(c) raw Ed25519 verification (epochgate: wasm, verify_strict rules over the key tables; full minus parse)', wasmVerify,
     [['libsodium-wrappers (wasm)', m['libsodium-wrappers (wasm)']], ['@noble/ed25519 (JS)', m['@noble/ed25519 (JS)']], ['node:crypto (OpenSSL)', m['node:crypto (OpenSSL)']]]]);
 }
 

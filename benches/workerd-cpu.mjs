@@ -8,9 +8,11 @@
 //
 //   node benches/workerd-cpu.mjs            # starts its own wrangler dev (release build of the Worker)
 //   N=500 ROUNDS=5 node benches/workerd-cpu.mjs
+//   HOST_ED25519=off node benches/workerd-cpu.mjs   # the wasm verification instead of node:crypto
 //
 // Two cases, alternating rounds: the same token every time (the isolate's verified-token cache
-// answers) and a token never seen before every time (an Ed25519 verification in wasm). Tokens
+// answers) and a token never seen before every time (an Ed25519 verification: by workerd's
+// node:crypto under the Worker's nodejs_compat, or in wasm with HOST_ED25519=off). Tokens
 // come from the admin API, minted before the profiler starts.
 import { cpus, loadavg } from 'node:os';
 import WebSocket from 'ws';
@@ -20,7 +22,8 @@ const N = Number(process.env.N ?? 300);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const load0 = loadavg()[0];
 
-const worker = await startWorker({ vars: { ...FAST_ARGON2 } });
+const hostEd25519 = process.env.HOST_ED25519 ? { HOST_ED25519: process.env.HOST_ED25519 } : {};
+const worker = await startWorker({ vars: { ...FAST_ARGON2, ...hostEd25519 } });
 const admin = worker.secrets.vars.ADMIN_TOKEN;
 const ok = (r, status) => {
   if (r.status !== status) throw new Error(`${status} expected, got ${r.status} ${JSON.stringify(r.body)}`);
@@ -108,7 +111,8 @@ try {
     console.log(`round ${round + 1}: cached ${c.busy.toFixed(3)} ms (wasm ${c.wasm.toFixed(3)}), new ${f.busy.toFixed(3)} ms (wasm ${f.wasm.toFixed(3)}) CPU per /v1/me`);
   }
   session.close();
-  console.log(`\nCPU per GET /v1/me inside workerd, median of ${ROUNDS} rounds of ${N} (${cpus().length} cores, load ${load0.toFixed(2)} -> ${loadavg()[0].toFixed(2)}):`);
+  const verification = (await call(worker.base, 'GET', '/v1/edge/stats')).body.verification;
+  console.log(`\nCPU per GET /v1/me inside workerd, median of ${ROUNDS} rounds of ${N} (${cpus().length} cores, load ${load0.toFixed(2)} -> ${loadavg()[0].toFixed(2)}), signatures verified by ${verification === 'host' ? "workerd's node:crypto" : 'wasm'}:`);
   const us = (xs, k) => (median(xs.map((x) => x[k])) * 1000).toFixed(0);
   console.log('                                           whole isolate   in the Worker\'s wasm');
   console.log(`  cached token (verified-token cache hit): ${us(cached, 'busy').padStart(8)} µs ${us(cached, 'wasm').padStart(12)} µs`);
