@@ -8,12 +8,11 @@
 // cost of everything but the verification. Rounds alternate; medians.
 //
 //   scripts/build-pkg.sh && node benches/workerd-ed25519.mjs      # N=1000 ROUNDS=9, about 1 minute
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, offlineEnv, waitFor } from '../tests/e2e/helper.mjs';
+import { freePort, spawnServer } from '../tests/e2e/helper.mjs';
 
 const N = Number(process.env.N ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
@@ -55,14 +54,12 @@ writeFileSync(join(dir, 'wrangler.toml'), [
 ].join('\n'));
 
 const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const child = spawn(join(root, 'node_modules/.bin/wrangler'), [
+const server = await spawnServer(join(root, 'node_modules/.bin/wrangler'), [
   'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()),
   '--show-interactive-dev-session=false', '--persist-to', join(dir, 'state'),
   '--var', `KEYS:${JSON.stringify(publicJwk)}`, '--var', `TOKEN:${token}`, '--var', `UNKNOWN_KID:${unknownKid}`,
-], { cwd: dir, detached: true, stdio: 'ignore', env: offlineEnv() });
-const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } };
-process.on('exit', () => { stop(); rmSync(dir, { recursive: true, force: true }); });
+], { cwd: dir, base: `http://127.0.0.1:${port}`, readyPath: '/?path=host&n=0' });
+const { base } = server;
 
 async function timed(query) {
   const t0 = performance.now();
@@ -72,9 +69,6 @@ async function timed(query) {
 }
 
 try {
-  await waitFor('wrangler dev', async () => {
-    try { return (await fetch(`${base}/?path=host&n=0`)).status === 200; } catch { return false; }
-  }, 120000, 100);
   const cases = {
     'node:crypto, valid token': 'path=host',
     'wasm, valid token': 'path=wasm',
@@ -107,5 +101,6 @@ try {
   }
   console.log(`wasm ÷ node:crypto per validation: ${(m['wasm, valid token'] / m['node:crypto, valid token']).toFixed(2)}`);
 } finally {
-  stop();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
 }

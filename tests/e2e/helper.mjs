@@ -122,6 +122,43 @@ export async function startWorker({ secrets, vars = {}, persistTo, port, cwd = r
   return { base, port, inspectorPort, persistTo, secrets, stop, log: () => log };
 }
 
+/**
+ * A child process in its own group (a server: wrangler dev, node), offline, answering 200 at
+ * `base + readyPath` within two minutes; `stop()` ends the whole group.
+ */
+export async function spawnServer(command, args, { cwd, env = {}, base, readyPath = '/' }) {
+  const child = spawn(command, args, {
+    cwd,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: offlineEnv(env),
+  });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  let exited = null;
+  const exit = new Promise((r) => child.on('exit', (code, signal) => { exited = { code, signal }; r(); }));
+  const stop = async () => {
+    if (exited) return;
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+    const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+    await exit;
+    clearTimeout(t);
+  };
+  try {
+    await waitFor(`${command} to answer at ${base}`, async () => {
+      if (exited) throw new Error(`${command} exited early (${JSON.stringify(exited)}):\n${log}`);
+      try {
+        return (await fetch(base + readyPath)).status === 200;
+      } catch { return false; }
+    }, 120000, 100);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { base, stop, log: () => log };
+}
+
 /** Every exchange, for the OpenAPI conformance check. */
 /** The operations passkeys.test.mjs exercises (and checks it did). */
 export const PASSKEY_OPERATIONS = Object.freeze([

@@ -5,52 +5,17 @@
 // them fail closed, and misuse (no token, a forged token, a flood of garbage) is refused.
 // Needs the Worker built (scripts/test-e2e.sh builds it) and pkg/epochgate (scripts/build-pkg.sh).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FAST_ARGON2, call, freePort, offlineEnv, sleep, startWorker, waitFor } from '../e2e/helper.mjs';
+import { FAST_ARGON2, call, freePort, sleep, spawnServer, startWorker, waitFor } from '../e2e/helper.mjs';
 import { consumerProject, repoRoot } from './consumer.mjs';
 
 const PASSWORD = 'correct horse battery';
 // Small, so failing closed is seen within the test; the origin's updates keep it well inside.
 const MAX_STATE_AGE = 5;
 const POLL_MS = 50;
-
-/** A child process in its own group, answering at `base` once `ready` says so. */
-async function spawnServer(command, args, { cwd, env = {}, base, readyPath = '/' }) {
-  const child = spawn(command, args, {
-    cwd,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: offlineEnv(env),
-  });
-  let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
-  let exited = null;
-  const exit = new Promise((r) => child.on('exit', (code, signal) => { exited = { code, signal }; r(); }));
-  const stop = async () => {
-    if (exited) return;
-    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-    const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
-    await exit;
-    clearTimeout(t);
-  };
-  try {
-    await waitFor(`${command} to answer at ${base}`, async () => {
-      if (exited) throw new Error(`${command} exited early (${JSON.stringify(exited)}):\n${log}`);
-      try {
-        return (await fetch(base + readyPath)).status === 200;
-      } catch { return false; }
-    }, 120000, 100);
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { base, stop, log: () => log };
-}
 
 /** examples/hono-worker under `wrangler dev`, offline, on its own port and state directory. */
 async function startHonoExample(project, originBase) {

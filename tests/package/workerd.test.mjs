@@ -9,8 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { spawn } from 'node:child_process';
-import { call, freePort, offlineEnv, waitFor } from '../e2e/helper.mjs';
+import { call, freePort, spawnServer } from '../e2e/helper.mjs';
 import { allVectors } from '../node/vectors.mjs';
 import { consumerProject, repoRoot } from './consumer.mjs';
 
@@ -80,35 +79,13 @@ async function startWorkerd(project, name, flags, keys) {
   ].join('\n'));
   const port = await freePort();
   const persistTo = mkdtempSync(join(tmpdir(), 'epochgate-workerd-state-'));
-  const child = spawn(join(repoRoot, 'node_modules/.bin/wrangler'), [
+  const server = await spawnServer(join(repoRoot, 'node_modules/.bin/wrangler'), [
     'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()),
     '--show-interactive-dev-session=false', '--persist-to', persistTo, '--var', `KEYS:${JSON.stringify(keys)}`,
-  ], { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: offlineEnv() });
-  let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
-  let exited = null;
-  const exit = new Promise((r) => child.on('exit', (code, signal) => { exited = { code, signal }; r(); }));
-  const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (!exited) {
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-      const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
-      await exit;
-      clearTimeout(t);
-    }
-    rmSync(persistTo, { recursive: true, force: true });
-  };
-  try {
-    await waitFor(`wrangler dev (${name}) to answer`, async () => {
-      if (exited) throw new Error(`wrangler dev exited early (${JSON.stringify(exited)}):\n${log}`);
-      try { return (await fetch(`${base}/info`)).status === 200; } catch { return false; }
-    }, 120000, 100);
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { base, stop };
+  ], { cwd: dir, base: `http://127.0.0.1:${port}`, readyPath: '/info' });
+  const stop = server.stop;
+  server.stop = async () => { await stop(); rmSync(persistTo, { recursive: true, force: true }); };
+  return server;
 }
 
 let eg;
