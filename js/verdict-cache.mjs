@@ -38,6 +38,52 @@ export function useHostEd25519(verify) {
   hostEd25519 = verify;
 }
 
+// A map of at most `capacity` entries that forgets the oldest key first. The order is kept in a
+// ring of keys beside the map, not by iterating the Map: V8 leaves a deleted entry in place until
+// the table is rebuilt, so `map.keys().next()` after many deletions from the front walks every
+// one of them, and a full cache of new tokens paid microseconds per insertion for it. Entries are
+// only ever removed by eviction, so the ring and the map hold the same keys.
+class Fifo {
+  #map = new Map();
+  #ring = [];
+  #next = 0;
+  #capacity;
+
+  constructor(capacity) {
+    this.#capacity = capacity;
+  }
+
+  get(key) {
+    return this.#map.get(key);
+  }
+
+  /** Sets `key`; a key not held yet takes the place of the oldest one when the map is full. */
+  set(key, value) {
+    const map = this.#map;
+    if (!map.has(key)) {
+      const ring = this.#ring;
+      if (ring.length < this.#capacity) {
+        ring.push(key);
+      } else {
+        map.delete(ring[this.#next]);
+        ring[this.#next] = key;
+        this.#next = this.#next + 1 === ring.length ? 0 : this.#next + 1;
+      }
+    }
+    map.set(key, value);
+  }
+
+  get size() {
+    return this.#map.size;
+  }
+
+  clear() {
+    this.#map.clear();
+    this.#ring = [];
+    this.#next = 0;
+  }
+}
+
 function deepFreeze(value) {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -52,9 +98,10 @@ export class Validator extends WasmValidator {
   #maxAuthAge;
   // token -> { verdict, generation, from, until } for valid verdicts; token -> verdict for
   // permanent refusals. Two maps, so that a flood of junk tokens cannot evict valid sessions.
-  // Both evict the oldest entry first (Map keeps insertion order).
-  #valid = new Map();
-  #refused = new Map();
+  // Both evict the oldest entry first. An entry that stopped being current stays until it is
+  // judged again (and replaced) or evicted.
+  #valid;
+  #refused;
   #verification;
 
   constructor(options) {
@@ -63,6 +110,8 @@ export class Validator extends WasmValidator {
     super(host ? { ...options, ed25519Verify: hostEd25519 } : options);
     this.#verification = host || (plain && typeof options.ed25519Verify === 'function') ? 'host' : 'wasm';
     this.#size = this.cacheSize;
+    this.#valid = new Fifo(this.#size);
+    this.#refused = new Fifo(this.#size);
     this.#tolerance = this.clockTolerance;
     this.#maxAuthAge = this.maxAuthAge;
   }
@@ -94,14 +143,11 @@ export class Validator extends WasmValidator {
       );
       // Times beyond 2^53 are not exact in a JS number: those verdicts are not cached.
       if (Number.isSafeInteger(t) && Number.isSafeInteger(until) && until >= t) {
-        if (hit === undefined) this.#evictFor(this.#valid);
         this.#valid.set(token, { verdict: deepFreeze(verdict), generation: this.viewGeneration, from: t, until });
         return verdict;
       }
     }
-    if (hit !== undefined) this.#valid.delete(token);
     if (PERMANENT.has(verdict.reason)) {
-      this.#evictFor(this.#refused);
       this.#refused.set(token, deepFreeze(verdict));
     }
     return verdict;
@@ -121,10 +167,6 @@ export class Validator extends WasmValidator {
     this.#valid.clear();
     this.#refused.clear();
     super.free();
-  }
-
-  #evictFor(map) {
-    while (map.size > 0 && map.size >= this.#size) map.delete(map.keys().next().value);
   }
 }
 if (Symbol.dispose) Validator.prototype[Symbol.dispose] = Validator.prototype.free;

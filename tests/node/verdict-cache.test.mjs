@@ -150,6 +150,61 @@ test('the cache holds at most cacheSize valid verdicts and cacheSize refusals, o
   assert.equal(off.validator.cachedVerdicts, 0);
 });
 
+test('eviction is exactly oldest-in first over a long mixed run, refusals and re-judged entries included', () => {
+  const size = 5;
+  const { log, validator, login } = setup({ cacheSize: size });
+  const tokens = Array.from({ length: 12 }, (_, i) => login(`acct-${i}`));
+  const junk = Array.from({ length: 12 }, (_, i) => `junk.${i}.x`);
+  // A model of the valid map: keys in insertion order, and the verdict each one answers with.
+  const order = [];
+  const held = new Map();
+  // Every verdict answered so far, so that a token the model evicted must get a new one.
+  const seen = new Set();
+  // xorshift32: the same run every time.
+  let seed = 7;
+  const next = (n) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  let hits = 0;
+  let generation = validator.viewGeneration;
+  for (let step = 0; step < 3000; step++) {
+    if (next(50) === 0) {
+      // Any applied update makes every held verdict stale; each is judged again when next asked
+      // and replaced where it stands, as the model does.
+      log.revokeDevice('bystander', log.allocateDevice('bystander'), NOW);
+      validator.applyRevocation(log.snapshot(NOW), NOW);
+      assert.notEqual(validator.viewGeneration, generation);
+      generation = validator.viewGeneration;
+      for (const key of held.keys()) held.set(key, null);
+      continue;
+    }
+    if (next(4) === 0) {
+      validator.validate(junk[next(junk.length)], NOW);
+      continue;
+    }
+    const token = tokens[next(tokens.length)];
+    const verdict = validator.validate(token, NOW);
+    assert.equal(verdict.valid, true, verdict.message);
+    if (held.has(token) && held.get(token) !== null) {
+      assert.equal(verdict, held.get(token), `step ${step}: a held verdict was not a hit`);
+      hits++;
+    } else {
+      assert.ok(!seen.has(verdict), `step ${step}: an evicted or stale verdict was answered`);
+      if (!held.has(token)) {
+        if (order.length === size) held.delete(order.shift());
+        order.push(token);
+      }
+      held.set(token, verdict);
+      seen.add(verdict);
+    }
+    assert.ok(validator.cachedVerdicts <= 2 * size);
+  }
+  assert.ok(hits > 500 && hits < 1500, `${hits} hits: the run should mix hits and misses`);
+});
+
 test('a token equal to a cached one but for one character is not a hit', () => {
   const { validator, login } = setup();
   const token = login('acct');
