@@ -41,4 +41,16 @@ pub struct Session {
     pub amr: Option<Vec<String>>,
     /// Every claim of the token, for applications that read their own claims.
     pub claims: Map<String, Value>,
+    /// The payload's JSON text, as signed: what [`Session::claims`] was parsed from.
+    pub(crate) payload: Box<str>,
+}
+
+impl Session {
+    /// The payload's JSON text exactly as the token carries it and its signature covers, which
+    /// strict parsing turned into [`Session::claims`] (no duplicate member, nesting bounded).
+    /// A host with its own JSON parser builds the claims from it in one step (the wasm face
+    /// hands it to `JSON.parse`) instead of converting the map member by member.
+    pub fn payload_json(&self) -> &str {
+        &self.payload
+    }
 }

@@ -291,6 +291,7 @@ fn parse_claims(payload: &[u8]) -> Result<Session, Refusal> {
         auth_time,
         amr,
         claims: all,
+        payload: text.into(),
     })
 }
 

@@ -54,6 +54,36 @@ fn a_good_token_is_valid_with_its_identity() {
 }
 
 #[test]
+fn the_session_keeps_the_payload_text_it_was_parsed_from() {
+    // Member order, escapes and spacing as the issuer wrote them: the text, not a re-encoding.
+    let payload = format!(
+        r#"{{ "sub":"acct-\u0041","iss":"{ISS}","aud":"{AUD}","sid":"s","dev":1,"epo":2,"iat":{NOW},"exp":{},"x":[1.50,{{}}] }}"#,
+        NOW + 60
+    );
+    let token = sign_raw(
+        &token_key(),
+        serde_json::to_string(&header_json()).unwrap().as_bytes(),
+        payload.as_bytes(),
+    );
+    let verdict = validator().validate(&token, NOW);
+    let s = verdict.session().unwrap();
+    assert_eq!(s.payload_json(), payload);
+    assert_eq!(s.account.as_str(), "acct-A");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s.payload_json())
+            .unwrap(),
+        s.claims
+    );
+    // A cache hit hands back the same text.
+    let mut v = validator();
+    v.validate(&token, NOW);
+    assert_eq!(
+        v.validate(&token, NOW).session().unwrap().payload_json(),
+        payload
+    );
+}
+
+#[test]
 fn claims_are_read_only_through_the_signature_check() {
     let token = mint("acct-9", "sess-9", 12, 4, NOW);
     let parse = || UnverifiedToken::parse(&token, DEFAULT_TYPE).unwrap();

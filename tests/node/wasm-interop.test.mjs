@@ -258,3 +258,35 @@ test('the generated TypeScript declarations use the hand-written types', () => {
   }
   for (const reason of REASONS) assert.ok(dts.includes(`"${reason}"`), reason);
 });
+
+test("a valid verdict's claims are the signed payload as JSON.parse reads it, and its members agree", async () => {
+  const { privateJwk, publicJwk } = eg.generateKeyPair('raw-1');
+  const key = await joseSigner(privateJwk);
+  // Escapes, member order, a `__proto__` member, nesting and numbers only JSON.parse rounds.
+  const payload = `{"nested":{"z":1,"a":[null,true,1.5e3,"\\ud83d\\ude00"]},"iss":"${ISS}",` +
+    `"aud":["other","${AUD}"],"sub":"acct-\\u0041\\/x","sid":"s\\u00e9ss","dev":3,"epo":7,` +
+    `"iat":${NOW},"exp":${NOW + 600},"auth_time":${NOW - 5},"amr":["pwd","otp"],` +
+    `"__proto__":{"admin":true},"big":12345678901234567890}`;
+  const token = await new jose.CompactSign(new TextEncoder().encode(payload))
+    .setProtectedHeader({ alg: 'EdDSA', kid: 'raw-1', typ: 'session+jwt' })
+    .sign(key);
+  for (const cacheSize of [0, 10]) {
+    for (const ed25519Verify of [undefined, null]) {
+      const validator = new eg.Validator({ issuer: ISS, audience: AUD, keys: publicJwk, cacheSize, ed25519Verify });
+      // Twice: the second may come from a cache.
+      for (const verdict of [validator.validate(token, NOW), validator.validate(token, NOW)]) {
+        assert.equal(verdict.valid, true, verdict.message);
+        assert.deepEqual(verdict.claims, JSON.parse(payload));
+        assert.equal(Object.getPrototypeOf(verdict.claims), Object.prototype);
+        assert.equal(verdict.claims.admin, undefined);
+        assert.equal(verdict.account, 'acct-A/x');
+        assert.equal(verdict.session, 's\u00e9ss');
+        assert.equal(verdict.device, 3);
+        assert.equal(verdict.epoch, 7);
+        assert.equal(verdict.authTime, NOW - 5);
+        assert.deepEqual(verdict.amr, ['pwd', 'otp']);
+        assert.notEqual(verdict.amr, verdict.claims.amr, 'amr is its own array');
+      }
+    }
+  }
+});

@@ -33,14 +33,18 @@ pub struct Validator {
 }
 
 // Verdicts are built by one small JS function each: one call across the boundary per verdict
-// instead of one per member, and the host's JSON.parse for the claims. A list of methods crosses
-// as one string joined by newlines, which no method can hold (they are printable ASCII); the
-// optional members are set only when present, so old tokens' verdicts keep their shape.
+// instead of one per member. A valid one's claims are the host's JSON.parse of the payload text
+// the signature covers, which the core parsed strictly (no duplicate member, bounded nesting) and
+// checked, so `account`, `session` and `amr` are read from them: the same values the core holds.
+// A list of methods crosses as one string joined by newlines, which no method can hold (they are
+// printable ASCII); the optional members are set only when present, so old tokens' verdicts keep
+// their shape.
 #[wasm_bindgen(inline_js = "
-export function validVerdict(account, session, device, epoch, issuedAt, expiresAt, claims, authTime, amr) {
-  const v = { valid: true, account, session, device, epoch, issuedAt, expiresAt, claims: JSON.parse(claims) };
+export function validVerdict(payload, device, epoch, issuedAt, expiresAt, authTime, amr) {
+  const claims = JSON.parse(payload);
+  const v = { valid: true, account: claims.sub, session: claims.sid, device, epoch, issuedAt, expiresAt, claims };
   if (authTime !== undefined) v.authTime = authTime;
-  if (amr !== undefined) v.amr = amr.split('\\n');
+  if (amr) v.amr = claims.amr.slice();
   return v;
 }
 export function refusedVerdict(reason, message, maxAge, requiredAmr) {
@@ -52,15 +56,13 @@ export function refusedVerdict(reason, message, maxAge, requiredAmr) {
 extern "C" {
     #[wasm_bindgen(catch, js_name = validVerdict)]
     fn valid_verdict(
-        account: &str,
-        session: &str,
+        payload: &str,
         device: u16,
         epoch: u32,
         issued_at: f64,
         expires_at: f64,
-        claims: &str,
         auth_time: Option<f64>,
-        amr: Option<String>,
+        amr: bool,
     ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = refusedVerdict)]
     fn refused_verdict(
@@ -151,25 +153,18 @@ impl Validator {
         let host = host.as_ref().map(|h| h as epochgate::HostVerify<'_>);
         let verdict = self.inner.validate_with_host(&token, now, &step_up, host);
         Ok(match verdict {
-            Verdict::Valid(session) => serde_json::to_string(&session.claims)
-                .ok()
-                .and_then(|claims| {
-                    valid_verdict(
-                        session.account.as_str(),
-                        session.session.as_str(),
-                        session.device.0,
-                        session.epoch.0,
-                        session.issued_at as f64,
-                        session.expires_at as f64,
-                        &claims,
-                        session.auth_time.map(|t| t as f64),
-                        session.amr.as_deref().map(lines),
-                    )
-                    .ok()
-                })
-                .unwrap_or_else(|| {
-                    refused("malformed", "the verified claims could not be handed to JS")
-                }),
+            Verdict::Valid(session) => valid_verdict(
+                session.payload_json(),
+                session.device.0,
+                session.epoch.0,
+                session.issued_at as f64,
+                session.expires_at as f64,
+                session.auth_time.map(|t| t as f64),
+                session.amr.is_some(),
+            )
+            .unwrap_or_else(|_| {
+                refused("malformed", "the verified claims could not be handed to JS")
+            }),
             Verdict::Refused(refusal)
                 if refusal.reason == Reason::InsufficientUserAuthentication =>
             {
