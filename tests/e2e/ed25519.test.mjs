@@ -3,7 +3,8 @@
 // arithmetic (HOST_ED25519 = "off"). Both accept a genuine token and refuse a forged signature,
 // a signature of other claims and one with S + L (the malleable twin verify_strict refuses and
 // OpenSSL-style verifiers need the core's strict check to refuse). The vector-level equivalence
-// of the two paths inside workerd is tests/package/workerd.test.mjs.
+// of the two paths inside workerd is tests/package/workerd.test.mjs. A HOST_ED25519 that is neither
+// on nor off is a configuration error, answered as one, not a silent choice of either path.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { FAST_ARGON2, call, cleanup, makeSecrets, startWorker } from './helper.mjs';
@@ -67,3 +68,30 @@ for (const [label, hostEd25519, expected] of [['node:crypto (default)', undefine
     });
   });
 }
+
+describe('edge signature verification: HOST_ED25519 neither on nor off', () => {
+  const secrets = makeSecrets({ admin: false });
+  let w;
+  before(async () => {
+    w = await startWorker({ secrets, vars: { ...FAST_ARGON2, HOST_ED25519: 'yes' }, readyStatus: 'any' });
+  });
+  after(async () => {
+    await w?.stop();
+    cleanup(w?.persistTo, secrets.dir);
+  });
+
+  test('every request is answered 503 not_configured naming the variable, a login included', async () => {
+    const email = `ed25519-misconfigured-${Date.now()}@example.com`;
+    for (const [method, path, body] of [
+      ['GET', '/.well-known/jwks.json'],
+      ['GET', '/v1/edge/stats'],
+      ['POST', '/v1/accounts', { email, password: PASSWORD }],
+      ['GET', '/v1/me'],
+    ]) {
+      const r = await call(w.base, method, path, { body, token: 'a.b.c' });
+      assert.equal(r.status, 503, `${method} ${path}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.error, 'not_configured', `${method} ${path}`);
+      assert.match(r.body.message, /HOST_ED25519 is "yes"; it must be on or off/);
+    }
+  });
+});

@@ -71,7 +71,9 @@ export function offlineEnv(extra = {}) {
   };
 }
 
-export async function startWorker({ secrets, vars = {}, persistTo, port, cwd = root } = {}) {
+// Ready when /.well-known/jwks.json answers `readyStatus` (200), or anything with 'any': a worker
+// configured wrongly on purpose, whose answers the test then checks.
+export async function startWorker({ secrets, vars = {}, persistTo, port, cwd = root, readyStatus = 200 } = {}) {
   secrets ??= makeSecrets();
   // Suites play one client from one address; the per-network limits have their own tests.
   // ORIGIN_SHARDS from the environment runs every suite over that many shards
@@ -112,7 +114,7 @@ export async function startWorker({ secrets, vars = {}, persistTo, port, cwd = r
       if (exited) throw new Error(`wrangler dev exited early (${JSON.stringify(exited)}):\n${log}`);
       try {
         const r = await fetch(`${base}/.well-known/jwks.json`);
-        return r.status === 200;
+        return readyStatus === 'any' || r.status === readyStatus;
       } catch { return false; }
     }, 600000, 250);
   } catch (e) {
