@@ -21,6 +21,11 @@ const DECODE: [u8; 256] = {
 };
 const INVALID: u8 = 0xff;
 
+/// Each character's 6-bit value, or `INVALID` (which has the top bits set).
+fn sextet(c: u8) -> u8 {
+    DECODE.get(usize::from(c)).copied().unwrap_or(INVALID)
+}
+
 /// Decodes strict base64url; `None` for anything else, including the empty string.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
@@ -28,29 +33,45 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     if bytes.is_empty() || bytes.len() % 4 == 1 {
         return None;
     }
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3 + 2);
-    let mut bits = 0u32;
-    let mut held = 0;
-    for &c in bytes {
-        let v = DECODE.get(usize::from(c)).copied().unwrap_or(INVALID);
-        if v == INVALID {
+    let groups = bytes.chunks_exact(4);
+    let rest = groups.remainder();
+    let whole = bytes.len() / 4 * 3;
+    // Sized once: the groups write into it without a capacity check per byte.
+    let mut out = vec![0u8; whole + rest.len().saturating_sub(1)];
+    let (body, tail) = out.split_at_mut_checked(whole)?;
+    for (group, bytes) in groups.zip(body.chunks_exact_mut(3)) {
+        let (&[a, b, c, d], [x, y, z]) = (group, bytes) else {
+            return None;
+        };
+        let (a, b, c, d) = (sextet(a), sextet(b), sextet(c), sextet(d));
+        // Valid values are below 64: one test for the four.
+        if (a | b | c | d) & !0x3f != 0 {
             return None;
         }
-        bits = (bits << 6) | u32::from(v);
-        held += 1;
-        if held == 4 {
-            out.push((bits >> 16) as u8);
-            out.push((bits >> 8) as u8);
-            out.push(bits as u8);
-            held = 0;
-        }
+        let bits =
+            u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+        (*x, *y, *z) = ((bits >> 16) as u8, (bits >> 8) as u8, bits as u8);
     }
-    match held {
-        0 => {}
+    match (rest, tail) {
+        (&[], []) => {}
         // 18 bits: two bytes and two bits that must be zero.
-        3 if bits & 0b11 == 0 => out.extend_from_slice(&[(bits >> 10) as u8, (bits >> 2) as u8]),
+        (&[a, b, c], [x, y]) => {
+            let (a, b, c) = (sextet(a), sextet(b), sextet(c));
+            let bits = u32::from(a) << 12 | u32::from(b) << 6 | u32::from(c);
+            if (a | b | c) & !0x3f != 0 || bits & 0b11 != 0 {
+                return None;
+            }
+            (*x, *y) = ((bits >> 10) as u8, (bits >> 2) as u8);
+        }
         // 12 bits: one byte and four bits that must be zero.
-        2 if bits & 0b1111 == 0 => out.push((bits >> 4) as u8),
+        (&[a, b], [x]) => {
+            let (a, b) = (sextet(a), sextet(b));
+            let bits = u32::from(a) << 6 | u32::from(b);
+            if (a | b) & !0x3f != 0 || bits & 0b1111 != 0 {
+                return None;
+            }
+            *x = (bits >> 4) as u8;
+        }
         _ => return None,
     }
     Some(out)
