@@ -78,3 +78,50 @@ test('a host that throws or answers anything but true refuses; the Validator use
   assert.equal(new eg.Validator({ ...options, ed25519Verify: null }).validate(token, 1_800_000_000).valid, true);
   assert.throws(() => new eg.Validator({ ...options, ed25519Verify: 'openssl' }), (e) => e.code === 'invalid_option');
 });
+
+test('a host function gets copies it may keep, unless it says it only borrows its arguments', () => {
+  const { privateJwk, publicJwk } = eg.generateKeyPair('copies');
+  const issuer = new eg.Issuer({ issuer: 'https://id.example', audience: 'app', privateJwk });
+  const now = 1_800_000_000;
+  const tokens = Array.from({ length: 20 }, (_, i) => issuer.mint({ account: `a${i}`, session: `s${i}`, device: 0, epoch: 0, now }));
+  const options = { issuer: 'https://id.example', audience: 'app', keys: publicJwk, cacheSize: 0 };
+  const signingInput = (t) => new TextEncoder().encode(t.slice(0, t.lastIndexOf('.')));
+  const signature = (t) => new Uint8Array(Buffer.from(t.slice(t.lastIndexOf('.') + 1), 'base64url'));
+
+  // Kept past the call, the arrays still hold what they held: they are the function's own.
+  const kept = [];
+  const keeping = (k, m, s) => { kept.push({ k, m, s }); return ed25519Verify(k, m, s); };
+  const copies = new eg.Validator({ ...options, ed25519Verify: keeping });
+  for (const t of tokens) assert.equal(copies.validate(t, now).valid, true);
+  assert.equal(kept.length, tokens.length);
+  kept.forEach(({ k, m, s }, i) => {
+    assert.deepEqual(m, signingInput(tokens[i]));
+    assert.deepEqual(s, signature(tokens[i]));
+    assert.deepEqual(k, new Uint8Array(Buffer.from(publicJwk.x, 'base64url')));
+    for (const a of [k, m, s]) assert.equal(a.byteLength, a.buffer.byteLength, 'a copy, not a view');
+  });
+
+  // A borrowing function reads views of the module's memory during the call: the same bytes.
+  const borrowed = [];
+  const borrowing = (k, m, s) => {
+    borrowed.push({ m: Uint8Array.from(m), s: Uint8Array.from(s), view: m.buffer.byteLength > m.byteLength });
+    return ed25519Verify(k, m, s);
+  };
+  borrowing[Symbol.for('epochgate.borrowsArguments')] = true;
+  const views = new eg.Validator({ ...options, ed25519Verify: borrowing });
+  for (const t of tokens) assert.equal(views.validate(t, now).valid, true);
+  borrowed.forEach(({ m, s, view }, i) => {
+    assert.ok(view, 'a view of the module memory');
+    assert.deepEqual(m, signingInput(tokens[i]));
+    assert.deepEqual(s, signature(tokens[i]));
+  });
+  // A borrowing function's refusal and throw refuse, as anyone's.
+  const no = () => false;
+  no[Symbol.for('epochgate.borrowsArguments')] = true;
+  const down = () => { throw new Error('host down'); };
+  down[Symbol.for('epochgate.borrowsArguments')] = true;
+  assert.equal(new eg.Validator({ ...options, ed25519Verify: no }).validate(tokens[0], now).reason, 'bad_signature');
+  assert.equal(new eg.Validator({ ...options, ed25519Verify: down }).validate(tokens[0], now).reason, 'bad_signature');
+  // The package's own node:crypto function borrows.
+  assert.equal(ed25519Verify[Symbol.for('epochgate.borrowsArguments')], true);
+});

@@ -25,20 +25,58 @@ pub fn generate_key_pair(
     }))
 }
 
+// A host function that says (a `true` under the registered symbol `epochgate.borrowsArguments`)
+// that it only reads its arguments during the call and keeps none, as the package's own
+// node:crypto function does, is handed views of the module's memory: copying three byte arrays
+// out cost about a microsecond per new token. Any other function gets copies, its to keep.
+#[wasm_bindgen(inline_js = "
+export function borrowsArguments(f) {
+  return f[Symbol.for('epochgate.borrowsArguments')] === true;
+}
+export function askHostWithViews(f, publicKey, message, signature) {
+  return f.call(null, publicKey, message, signature) === true;
+}")]
+extern "C" {
+    #[wasm_bindgen(js_name = borrowsArguments)]
+    fn borrows_arguments(f: &js_sys::Function) -> bool;
+    #[wasm_bindgen(catch, js_name = askHostWithViews)]
+    fn ask_host_with_views(
+        f: &js_sys::Function,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, JsValue>;
+}
+
 /// The host's Ed25519 function (`ed25519Verify(publicKey, message, signature)`) as the core asks
 /// for it. It is trusted for RFC 8032's equation only; one that throws or answers anything but
 /// `true` refuses: fail closed.
-pub(crate) fn host_verify(
-    f: &js_sys::Function,
-) -> impl Fn(&[u8; 32], &[u8], &[u8; 64]) -> bool + '_ {
-    move |public, message, signature| {
-        f.call3(
-            &JsValue::NULL,
-            &js_sys::Uint8Array::from(&public[..]),
-            &js_sys::Uint8Array::from(message),
-            &js_sys::Uint8Array::from(&signature[..]),
-        )
-        .is_ok_and(|answer| answer == JsValue::TRUE)
+#[derive(Debug)]
+pub(crate) struct HostEd25519 {
+    f: js_sys::Function,
+    /// It reads its arguments during the call only: views instead of copies.
+    borrows: bool,
+}
+
+impl HostEd25519 {
+    pub(crate) fn new(f: js_sys::Function) -> Self {
+        let borrows = borrows_arguments(&f);
+        HostEd25519 { f, borrows }
+    }
+
+    /// The host's answer for one signature; `false` for anything but `true`, or a throw.
+    pub(crate) fn verify(&self, public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+        if self.borrows {
+            return ask_host_with_views(&self.f, public, message, signature).unwrap_or(false);
+        }
+        self.f
+            .call3(
+                &JsValue::NULL,
+                &js_sys::Uint8Array::from(&public[..]),
+                &js_sys::Uint8Array::from(message),
+                &js_sys::Uint8Array::from(&signature[..]),
+            )
+            .is_ok_and(|answer| answer == JsValue::TRUE)
     }
 }
 
@@ -65,6 +103,9 @@ pub fn verify_ed25519(
     };
     match host {
         None => key.verify(message, &signature),
-        Some(f) => key.verify_with_host(message, &signature, &host_verify(&f)),
+        Some(f) => {
+            let host = HostEd25519::new(f);
+            key.verify_with_host(message, &signature, &|k, m, s| host.verify(k, m, s))
+        }
     }
 }

@@ -75,7 +75,10 @@ export interface ValidatorOptions {
    * ed25519-dalek's `verify_strict` beyond it (non-canonical `S`, small-order `R`, weak keys) is
    * made in Rust before it is asked; anything but `true`, or a throw, refuses. The package's
    * Node entry, and the workerd entry under `nodejs_compat`, pass one built on `node:crypto`;
-   * `null` keeps the WebAssembly verification.
+   * `null` keeps the WebAssembly verification. Its arguments are copies, its to keep; a function
+   * that only reads them during the call and keeps none may say so with `true` under
+   * `Symbol.for('epochgate.borrowsArguments')` and is handed views of the module's memory
+   * instead (the package's own functions do).
    */
   ed25519Verify?: ((publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean) | null;
 }

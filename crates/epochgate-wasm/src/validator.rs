@@ -4,7 +4,7 @@ use epochgate::{KeySet, Options, Reason, StepUp, Verdict};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{from_core, js_error, INVALID_OPTION};
-use crate::keys::host_verify;
+use crate::keys::HostEd25519;
 use crate::read::{lines, now_arg, random, Fields, MAX_SAFE_INTEGER};
 use crate::update_bytes::update_arg;
 
@@ -29,7 +29,7 @@ const OPTIONS: [&str; 12] = [
 pub struct Validator {
     pub(crate) inner: epochgate::Validator,
     /// The host's Ed25519 verification, asked for the equation only (`ed25519Verify`).
-    host: Option<js_sys::Function>,
+    host: Option<HostEd25519>,
 }
 
 // Verdicts are built by one small JS function each: one call across the boundary per verdict
@@ -115,7 +115,7 @@ impl Validator {
             Some(text) => Some(KeySet::from_jwks(&text).map_err(from_core)?),
             None => None,
         };
-        let host = fields.opt_function("ed25519Verify")?;
+        let host = fields.opt_function("ed25519Verify")?.map(HostEd25519::new);
         let seed = random::<16>()?;
         epochgate::Validator::new(options, keys, revocation_keys, *seed)
             .map(|inner| Validator { inner, host })
@@ -149,7 +149,10 @@ impl Validator {
                 ),
             ));
         };
-        let host = self.host.as_ref().map(host_verify);
+        let host = self
+            .host
+            .as_ref()
+            .map(|h| move |k: &[u8; 32], m: &[u8], s: &[u8; 64]| h.verify(k, m, s));
         let host = host.as_ref().map(|h| h as epochgate::HostVerify<'_>);
         let verdict = self.inner.validate_with_host(&token, now, &step_up, host);
         Ok(match verdict {
