@@ -48,8 +48,7 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
         if (a | b | c | d) & !0x3f != 0 {
             return None;
         }
-        let bits =
-            u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+        let bits = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
         (*x, *y, *z) = ((bits >> 16) as u8, (bits >> 8) as u8, bits as u8);
     }
     match (rest, tail) {
