@@ -24,7 +24,11 @@ export type {
  * strict check kept in Rust (`ed25519Verify`; `null` keeps the wasm verification).
  */
 export declare class Validator extends WasmValidator {
-  /** How many verdicts the JavaScript cache holds: valid ones and token-only refusals. */
+  /**
+   * How many verdicts the JavaScript cache holds: valid ones and token-only refusals, at most
+   * `cacheSize` of each, including entries no longer current that wait to be judged again or
+   * forgotten (oldest in, first out).
+   */
   readonly cachedVerdicts: number;
   /** Who computes signatures' equations: `"host"` (`node:crypto` in Node or in workerd, or `ed25519Verify`) or `"wasm"`. */
   readonly verification: 'host' | 'wasm';
