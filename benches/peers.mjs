@@ -7,6 +7,8 @@
 // (a) full validation, every token new: epochgate (a fresh Validator each round, its caches on,
 //     so the cost of filling them counts; the Node entry's node:crypto equation, and again with
 //     the wasm verification every other runtime uses) vs fast-jwt (cache off) vs jose.
+// (a') the same into full caches: one long-lived Validator holding 10,000 sessions already, so
+//     every new token also evicts one; fast-jwt with its cache filled alike, and without.
 // (b) Zipf s = 1 over 10,000 sessions, 300,000 draws, cache 10,000, cold each round: a fresh
 //     epochgate Validator and a fresh fast-jwt verifier (cache: 10000) each round; jose has no
 //     cache, so it is timed on a sample of the same draws.
@@ -158,6 +160,28 @@ const table = [];
   table.push(['(a) full validation, every token new (Node entry: equation by node:crypto)', m.epochgate, [['fast-jwt, cache off', m['fast-jwt, cache off']], ['jose', m.jose]]]);
   table.push(['(a) the same, epochgate verifying in wasm (`ed25519Verify: null`, as browsers and Workers)', m['epochgate, wasm verification'],
     [['fast-jwt, cache off', m['fast-jwt, cache off']]]]);
+}
+
+// (a') every token new into full caches: one long-lived Validator (cacheSize 10,000) already
+// holding 10,000 sessions, so each new token also evicts the oldest, as at an edge that sees more
+// sessions than its cache holds; fast-jwt with its cache filled alike, and without one.
+{
+  const perRound = QUICK ? 300 : 1000;
+  const aRounds = QUICK ? 3 : 15;
+  const fill = Array.from({ length: 10_000 }, (_, i) => mint(i, 'fill'));
+  const batches = Array.from({ length: aRounds }, (_, r) => Array.from({ length: perRound }, (_, i) => mint(i, `full${r}`)));
+  const v = egValidator({ cacheSize: 10_000 });
+  const fjCached = fastJwt(10_000);
+  const fj = fastJwt(false);
+  for (const t of fill) must(v.validate(t, now).valid && fjCached(t).sid && fj(t).sid, 'fill');
+  must(v.cachedVerdicts === 10_000, 'the cache is full');
+  const m = await interleaved(aRounds, {
+    epochgate: (r) => perOp(perRound, () => { for (const t of batches[r]) must(v.validate(t, now).valid, 'epochgate'); }),
+    'fast-jwt, cache 10000': (r) => perOp(perRound, () => { for (const t of batches[r]) must(fjCached(t).sid, 'fast-jwt'); }),
+    'fast-jwt, cache off': (r) => perOp(perRound, () => { for (const t of batches[r]) must(fj(t).sid, 'fast-jwt'); }),
+  });
+  table.push(["(a') every token new into full caches (long-lived, 10,000 held, each new token evicts one)", m.epochgate,
+    [['fast-jwt, cache 10000', m['fast-jwt, cache 10000']], ['fast-jwt, cache off', m['fast-jwt, cache off']]]]);
 }
 
 // (b) Zipf over 10,000 sessions --------------------------------------------------------------------
