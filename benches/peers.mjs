@@ -1,6 +1,6 @@
 // epochgate against the fastest JavaScript validators, in one Node process (issue: performance).
 // Build pkg/epochgate first (scripts/build-pkg.sh), then:
-//   node benches/peers.mjs             full run (about 2 minutes)
+//   node benches/peers.mjs             full run (about 3 minutes)
 //   QUICK=1 node benches/peers.mjs     a smoke run
 //   EPOCHGATE_PKG=dir node benches/peers.mjs   another build of pkg/epochgate
 //
