@@ -4,18 +4,20 @@
 //! `verify_strict` recomputes `R' = [s]B - [k]A` with `k = SHA-512(R || A || M)` and compares
 //! `R'`'s encoding with `R`'s, after refusing an `S` not below the group order and an `R` or `A`
 //! of small order. Per verification it decompresses `R` (a field square root, only to see its
-//! order) and builds a table of multiples of `A` (and of `B`, without the `fast` tables). Here
-//! a key that loaded already had `A` checked, `R` is checked by its encoding ([`SMALL_ORDER`]),
-//! and the multiples of `B` and `-A` are built once per key, in affine form, on the key's first
-//! verification. Same answers on every input: `tests/vectors.rs` runs every vector set through
-//! both, and `tests/properties.rs` random and tampered signatures.
+//! order) and builds a table of multiples of `A`, then runs 253 doublings. Here a key that
+//! loaded already had `A` checked, `R` is checked by its encoding ([`SMALL_ORDER`]), and `s` and
+//! `k` are cut into eight 32-bit pieces over tables of `2^(32j) B` and `2^(32j) (-A)`: 32
+//! doublings, and an addition per nonzero digit. The tables of `B` are built once per process
+//! and those of `-A` once per key, on the first verification that needs them. Same answers on
+//! every input: `tests/vectors.rs` runs every vector set through both, and `tests/properties.rs`
+//! random and tampered signatures.
 
 use std::sync::{Arc, OnceLock};
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
-use curve25519_dalek::edwards::{EdwardsPoint, VartimeEdwardsPrecomputation};
+use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::VartimePrecomputedMultiscalarMul;
+use group::Group;
 use sha2::{Digest, Sha512};
 
 /// The canonical encodings of the eight points of small order (the identity, the point of
@@ -43,14 +45,126 @@ pub(crate) fn strict_parts(signature: &[u8; 64]) -> Option<([u8; 32], Scalar)> {
     (!SMALL_ORDER.contains(&r)).then_some((r, s))
 }
 
-/// The per-key part of verification: the key's encoding, and the odd multiples of the base
-/// point and of `-A` (64 of each, about 15 KB) once the first signature asks for them. Cloning
-/// shares the tables.
+/// Width of the signed digits scalars are written in: every digit is zero or odd with
+/// `|d| < 2^(WINDOW-1)`, and a nonzero digit is followed by at least `WINDOW - 1` zeros, so a
+/// 253-bit scalar has about 253 / (WINDOW + 1) of them. Each table holds the `2^(WINDOW-2)`
+/// odd multiples `P, 3P, ..., (2^(WINDOW-1) - 1)P`.
+const WINDOW: usize = 8;
+const ODD: usize = 1 << (WINDOW - 2);
+/// Scalars are cut into `PARTS` pieces of `SPAN` bits: `[x]P` is the sum of `[x_j](2^(SPAN j) P)`,
+/// and the pieces share one chain of `SPAN` doublings instead of 253. The additions stay as
+/// many as the digits; what more pieces cost is memory (64 points of 160 bytes a piece) and
+/// the time to build the tables. Eight gave the fastest verification (docs/BENCHMARKS.md).
+const PARTS: usize = 8;
+const SPAN: usize = 32;
+
+/// The odd multiples of `P`, `2^32 P`, ..., `2^224 P` (512 points, 80 KB).
+type Tables = [[EdwardsPoint; ODD]; PARTS];
+
+/// The tables of the base point, built on the first verification and shared by every key.
+static BASE: OnceLock<Box<Tables>> = OnceLock::new();
+
+fn tables(point: &EdwardsPoint) -> Box<Tables> {
+    let mut part_base = *point;
+    Box::new(core::array::from_fn(|_| {
+        let two = part_base.double();
+        let mut next = part_base;
+        let odd = core::array::from_fn(|_| {
+            let this = next;
+            next += two;
+            this
+        });
+        for _ in 0..SPAN {
+            part_base = part_base.double();
+        }
+        odd
+    }))
+}
+
+/// `scalar` (little-endian, below 2^253) in signed digits of width [`WINDOW`], least
+/// significant first, laid out by position within a piece: `digits[i][j]` is the digit of
+/// `2^(SPAN j + i)`.
+fn digits(scalar: &[u8; 32]) -> [[i8; PARTS]; SPAN] {
+    let mut limbs = [0u64; 5];
+    for (limb, chunk) in limbs.iter_mut().zip(scalar.chunks_exact(8)) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        *limb = u64::from_le_bytes(word);
+    }
+    let mut out = [[0i8; PARTS]; SPAN];
+    let mask = (1u64 << WINDOW) - 1;
+    // Adding `carry` at `position` stands for the 2^WINDOW subtracted by the last negative digit.
+    let mut carry = 0u64;
+    let mut position = 0usize;
+    while position < PARTS * SPAN {
+        let (limb, bit) = (position / 64, position % 64);
+        let low = limbs.get(limb).copied().unwrap_or(0);
+        let high = limbs.get(limb + 1).copied().unwrap_or(0);
+        let window = ((u128::from(high) << 64 | u128::from(low)) >> bit) as u64 & mask;
+        let value = window + carry;
+        if value & 1 == 0 {
+            // A zero digit: an odd-plus-carry even window still carries into the next bit.
+            position += 1;
+            continue;
+        }
+        let digit = if value < 1 << (WINDOW - 1) {
+            carry = 0;
+            value as i64
+        } else {
+            carry = 1;
+            value as i64 - (1i64 << WINDOW)
+        };
+        if let Some(slot) = out
+            .get_mut(position % SPAN)
+            .and_then(|row| row.get_mut(position / SPAN))
+        {
+            *slot = digit as i8;
+        }
+        position += WINDOW;
+    }
+    out
+}
+
+/// `acc + [digit]P` for an odd digit, reading `|digit| P` from `odd`; `None` is the identity.
+fn add_digit(acc: &mut Option<EdwardsPoint>, digit: i8, odd: &[EdwardsPoint; ODD]) {
+    let Some(point) = odd.get(usize::from(digit.unsigned_abs() / 2)) else {
+        return;
+    };
+    *acc = Some(match (acc.as_ref(), digit > 0) {
+        (None, true) => *point,
+        (None, false) => -point,
+        (Some(sum), true) => sum + point,
+        (Some(sum), false) => sum - point,
+    });
+}
+
+/// `[s]B + [k]P` over the tables of `B` and of `P`, in variable time.
+fn combination(s: &Scalar, base: &Tables, k: &Scalar, point: &Tables) -> EdwardsPoint {
+    let (s, k) = (digits(s.as_bytes()), digits(k.as_bytes()));
+    let mut acc: Option<EdwardsPoint> = None;
+    for (s, k) in s.iter().zip(&k).rev() {
+        if let Some(sum) = acc.as_mut() {
+            *sum = sum.double();
+        }
+        for (((&ds, b), &dk), p) in s.iter().zip(base).zip(k).zip(point) {
+            if ds != 0 {
+                add_digit(&mut acc, ds, b);
+            }
+            if dk != 0 {
+                add_digit(&mut acc, dk, p);
+            }
+        }
+    }
+    acc.unwrap_or_else(<EdwardsPoint as Group>::identity)
+}
+
+/// The per-key part of verification: the key's encoding, and the tables of `-A` once the first
+/// signature asks for them. Cloning shares the tables.
 #[derive(Clone)]
 pub(crate) struct Verifier {
     public: [u8; 32],
     minus_a: EdwardsPoint,
-    tables: Arc<OnceLock<VartimeEdwardsPrecomputation>>,
+    tables: Arc<OnceLock<Box<Tables>>>,
 }
 
 impl Verifier {
@@ -86,23 +200,75 @@ impl Verifier {
         let Some((r, s)) = strict_parts(signature) else {
             return false;
         };
-        let tables = self.tables.get_or_init(|| {
-            VartimeEdwardsPrecomputation::new([ED25519_BASEPOINT_POINT, self.minus_a])
-        });
+        let base = BASE.get_or_init(|| tables(&ED25519_BASEPOINT_POINT));
+        let minus_a = self.tables.get_or_init(|| tables(&self.minus_a));
         let Ok(wide) = <[u8; 64]>::try_from(hash.finalize().as_slice()) else {
             return false;
         };
         let k = Scalar::from_bytes_mod_order_wide(&wide);
-        // [s]B + [k](-A), each scalar in width-5 NAF over the key's affine tables.
-        tables.vartime_multiscalar_mul([s, k]).compress().to_bytes() == r
+        combination(&s, base, &k, minus_a).compress().to_bytes() == r
     }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::indexing_slicing)]
-    use super::SMALL_ORDER;
+    use super::{digits, SMALL_ORDER, SPAN, WINDOW};
     use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::scalar::Scalar;
+    use proptest::prelude::*;
+
+    /// The digits of `x`, checked for their shape, summed back.
+    fn sum_of_digits(x: &Scalar) -> Scalar {
+        let rows = digits(x.as_bytes());
+        let mut flat = [0i8; 256];
+        for (i, row) in rows.iter().enumerate() {
+            for (j, &d) in row.iter().enumerate() {
+                flat[SPAN * j + i] = d;
+            }
+        }
+        let (mut sum, mut power) = (Scalar::ZERO, Scalar::ONE);
+        let mut quiet = 0;
+        for &d in &flat {
+            if d != 0 {
+                assert!(
+                    quiet == 0,
+                    "a nonzero digit within {WINDOW} of the last: {flat:?}"
+                );
+                assert!(
+                    d % 2 != 0 && i32::from(d).abs() < 1 << (WINDOW - 1),
+                    "digit {d}"
+                );
+                let magnitude = Scalar::from(u64::from(d.unsigned_abs()));
+                sum += if d > 0 { magnitude } else { -magnitude } * power;
+                quiet = WINDOW - 1;
+            } else {
+                quiet = quiet.saturating_sub(1);
+            }
+            power += power;
+        }
+        sum
+    }
+
+    #[test]
+    fn digits_of_the_extremes_sum_back() {
+        for x in [
+            Scalar::ZERO,
+            Scalar::ONE,
+            -Scalar::ONE,
+            Scalar::from(u64::MAX),
+        ] {
+            assert_eq!(sum_of_digits(&x), x);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn digits_sum_back_to_the_scalar(bytes in any::<[u8; 32]>()) {
+            let x = Scalar::from_bytes_mod_order(bytes);
+            prop_assert_eq!(sum_of_digits(&x), x);
+        }
+    }
 
     #[test]
     fn small_order_encodings_are_the_eight_torsion_points() {
