@@ -19,9 +19,8 @@ export type {
  * Verdicts it may hand to more than one caller — valid ones, and refusals that depend on the
  * token alone (`malformed`, `bad_signature`, ...) — are frozen, deeply: copy one to change it.
  * A call with a per-call `stepUp` is not cached. `cacheSize: 0` turns this cache off too.
- * In Node (the `node` condition) each signature's equation is OpenSSL's, through `node:crypto`,
- * and in Workers with `nodejs_compat` BoringSSL's, through workerd's `node:crypto`, with every
- * strict check kept in Rust (`ed25519Verify`; `null` keeps the wasm verification).
+ * Signatures are verified in WebAssembly unless `ed25519Verify` is given (see
+ * {@link hostEd25519Verify}); every strict check stays in Rust either way.
  */
 export declare class Validator extends WasmValidator {
   /**
@@ -30,9 +29,21 @@ export declare class Validator extends WasmValidator {
    * forgotten (oldest in, first out).
    */
   readonly cachedVerdicts: number;
-  /** Who computes signatures' equations: `"host"` (`node:crypto` in Node or in workerd, or `ed25519Verify`) or `"wasm"`. */
+  /** Who computes signatures' equations: `"host"` (the `ed25519Verify` it was given) or `"wasm"`. */
   readonly verification: 'host' | 'wasm';
 }
+
+/**
+ * The runtime's own synchronous Ed25519 equation, for {@link ValidatorOptions.ed25519Verify}:
+ * OpenSSL's through `node:crypto` in Node (also Bun and Deno), BoringSSL's through workerd's
+ * `node:crypto` in Workers with `nodejs_compat`; `null` where there is none (browsers, Workers
+ * without the flag). Checked at load against RFC 8032's first test vector. Validators do not use
+ * it unless given it: the WebAssembly verification measured faster in Node and in workerd
+ * (docs/BENCHMARKS.md).
+ */
+export declare const hostEd25519Verify:
+  | ((publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean)
+  | null;
 
 /** The `fetch` a follower or an authenticator uses: `globalThis.fetch` unless given. */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;

@@ -1,6 +1,6 @@
-// Node's Ed25519 equation for the Validator: OpenSSL through node:crypto (host-ed25519.mjs); the
-// Node entry points register it (useHostEd25519). Browsers keep the wasm path; Workers use
-// workerd's node:crypto under `nodejs_compat` (entries/workerd.mjs) and the wasm path without.
+// Node's Ed25519 equation for the Validator: OpenSSL through node:crypto (host-ed25519.mjs),
+// exported by the Node entry points as `hostEd25519Verify`; workerd's is made in
+// entries/workerd.mjs. A Validator uses one only when given it as `ed25519Verify`.
 import * as crypto from 'node:crypto';
 import { hostEd25519 } from './host-ed25519.mjs';
 

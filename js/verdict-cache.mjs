@@ -29,15 +29,6 @@ const PERMANENT = new Set([
 // with a raised maxTokenBytes) are not cached.
 const MAX_CACHED_LENGTH = 16383;
 
-// The host's own Ed25519 equation, when the entry point registered one (Node's: node:crypto),
-// given to every Validator that does not choose (`ed25519Verify` absent; `null` keeps wasm).
-let hostEd25519 = null;
-
-/** Registers the host's Ed25519 function for Validators made from now on (entry points only). */
-export function useHostEd25519(verify) {
-  hostEd25519 = verify;
-}
-
 // A map of at most `capacity` entries that forgets the oldest key first. The order is kept in a
 // ring of keys beside the map, not by iterating the Map: V8 leaves a deleted entry in place until
 // the table is rebuilt, so `map.keys().next()` after many deletions from the front walks every
@@ -105,10 +96,9 @@ export class Validator extends WasmValidator {
   #verification;
 
   constructor(options) {
+    super(options);
     const plain = options !== null && typeof options === 'object' && Object.getPrototypeOf(options) === Object.prototype;
-    const host = plain && hostEd25519 !== null && !('ed25519Verify' in options);
-    super(host ? { ...options, ed25519Verify: hostEd25519 } : options);
-    this.#verification = host || (plain && typeof options.ed25519Verify === 'function') ? 'host' : 'wasm';
+    this.#verification = plain && typeof options.ed25519Verify === 'function' ? 'host' : 'wasm';
     this.#size = this.cacheSize;
     this.#valid = new Fifo(this.#size);
     this.#refused = new Fifo(this.#size);

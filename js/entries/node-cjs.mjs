@@ -3,13 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initSync } from './glue.mjs';
-import { useHostEd25519 } from './verdict-cache.mjs';
-import { ed25519Verify } from './node-ed25519.mjs';
 
 initSync({ module: readFileSync(join(__dirname, 'epochgate_bg.wasm')) });
 
-// Every Validator made in Node leaves each signature's equation to node:crypto, with the strict
-// checks kept in Rust around it (node-ed25519.mjs); `ed25519Verify: null` keeps the wasm path.
-useHostEd25519(ed25519Verify);
-
 export * from './api.mjs';
+// Node's OpenSSL Ed25519 equation, for `ed25519Verify` (as in ./node.mjs).
+export { ed25519Verify as hostEd25519Verify } from './node-ed25519.mjs';

@@ -3,15 +3,14 @@
 // isolate instantiates it once, synchronously, when the Worker's script is loaded.
 import wasm from './epochgate_bg.wasm';
 import { initSync } from './glue.mjs';
-import { useHostEd25519 } from './verdict-cache.mjs';
 import { hostEd25519 } from './host-ed25519.mjs';
 
 initSync({ module: wasm });
 
+export * from './api.mjs';
+
 // With `nodejs_compat` (and a compatibility date from 2024-09-23 on), workerd offers node:crypto
 // through process.getBuiltinModule, without an import a Worker lacking the flag could not
-// resolve: Validators then leave each signature's equation to it (BoringSSL), with the strict
-// checks kept in Rust around it; without the flag, or with `ed25519Verify: null`, the wasm path.
-useHostEd25519(hostEd25519(globalThis.process?.getBuiltinModule?.('node:crypto')));
-
-export * from './api.mjs';
+// resolve: its Ed25519 equation (BoringSSL), for `ed25519Verify`; `null` without the flag.
+// Validators verify in wasm unless given it: inside workerd the wasm path measured the faster.
+export const hostEd25519Verify = hostEd25519(globalThis.process?.getBuiltinModule?.('node:crypto'));

@@ -1,6 +1,6 @@
 // The edge's two ways of computing a token signature's equation, against a real `wrangler dev`:
-// workerd's node:crypto (wrangler.toml turns on nodejs_compat; the default) and the wasm curve
-// arithmetic (HOST_ED25519 = "off"). Both accept a genuine token and refuse a forged signature,
+// the wasm curve arithmetic (the default) and workerd's node:crypto (HOST_ED25519 = "on";
+// wrangler.toml turns on nodejs_compat). Both accept a genuine token and refuse a forged signature,
 // a signature of other claims and one with S + L (the malleable twin verify_strict refuses and
 // OpenSSL-style verifiers need the core's strict check to refuse). The vector-level equivalence
 // of the two paths inside workerd is tests/package/workerd.test.mjs. A HOST_ED25519 that is neither
@@ -24,7 +24,7 @@ function plusL(token) {
   return `${h}.${p}.${sig.toString('base64url')}`;
 }
 
-for (const [label, hostEd25519, expected] of [['node:crypto (default)', undefined, 'host'], ['wasm (HOST_ED25519 off)', 'off', 'wasm']]) {
+for (const [label, hostEd25519, expected] of [['wasm (default)', undefined, 'wasm'], ['node:crypto (HOST_ED25519 on)', 'on', 'host']]) {
   describe(`edge signature verification: ${label}`, () => {
     const secrets = makeSecrets({ admin: false });
     let w;

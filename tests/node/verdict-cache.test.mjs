@@ -243,19 +243,22 @@ test('arguments the wasm validator refuses are still refused with its codes', ()
   assert.equal(validator.validate(token).valid, Math.floor(Date.now() / 1000) >= NOW - 30);
 });
 
-test('Node entries verify with node:crypto by default; ed25519Verify: null keeps wasm; both agree', async () => {
+test('Node entries verify in wasm by default and with node:crypto when given hostEd25519Verify; both agree', async () => {
   const { createRequire } = await import('node:module');
   const cjs = createRequire(import.meta.url)('../../pkg/epochgate/dist/node.cjs');
   for (const m of [eg, cjs]) {
+    assert.equal(typeof m.hostEd25519Verify, 'function');
     const tokens = m.generateKeyPair('paths');
     const issuer = new m.Issuer({ issuer: ISS, audience: AUD, privateJwk: tokens.privateJwk });
-    const host = new m.Validator({ issuer: ISS, audience: AUD, keys: tokens.publicJwk });
+    const byDefault = new m.Validator({ issuer: ISS, audience: AUD, keys: tokens.publicJwk });
+    const host = new m.Validator({ issuer: ISS, audience: AUD, keys: tokens.publicJwk, ed25519Verify: m.hostEd25519Verify });
     const wasm = new m.Validator({ issuer: ISS, audience: AUD, keys: tokens.publicJwk, ed25519Verify: null });
+    assert.equal(byDefault.verification, 'wasm');
     assert.equal(host.verification, 'host');
     assert.equal(wasm.verification, 'wasm');
     const token = issuer.mint({ account: 'a', session: 's', device: 0, epoch: 0, now: NOW });
     const forged = token.slice(0, -4) + (token.endsWith('AAAA') ? 'BAAA' : 'AAAA');
-    for (const v of [host, wasm]) {
+    for (const v of [byDefault, host, wasm]) {
       assert.equal(v.validate(token, NOW).valid, true);
       assert.equal(v.validate(forged, NOW).reason, 'bad_signature');
     }

@@ -1,7 +1,8 @@
 // The package's workerd entry under `wrangler dev`, from the packed tarball: with `nodejs_compat`
-// a Validator leaves each signature's equation to workerd's node:crypto (BoringSSL), reached
-// through process.getBuiltinModule, with the strict checks kept in Rust; without the flag it
-// keeps the wasm path. Every vector of the four sets goes through both paths inside workerd, and
+// it exports workerd's node:crypto Ed25519 (BoringSSL, reached through process.getBuiltinModule)
+// as `hostEd25519Verify`, and a Validator given it leaves each signature's equation to it, with
+// the strict checks kept in Rust; without the flag the export is null. Validators verify in wasm
+// unless given it. Every vector of the four sets goes through both paths inside workerd, and
 // both must decide exactly as verify_strict does (tests/node/ed25519-paths.test.mjs does the same
 // for Node's OpenSSL). Needs pkg/epochgate (scripts/build-pkg.sh).
 import assert from 'node:assert/strict';
@@ -19,13 +20,10 @@ const AUD = 'app';
 // One Worker, two configurations. Its three routes: what the entry chose, a token validated, and
 // a batch of vectors through verifyEd25519 without and with the runtime's own equation.
 const WORKER = `
-import { Validator } from 'epochgate';
-// Internal files of the package, by path (the exports map only governs bare specifiers); the
+import { Validator, hostEd25519Verify as host } from 'epochgate';
+// An internal file of the package, by path (the exports map only governs bare specifiers); the
 // glue is the very module the entry initialised.
 import { verifyEd25519 } from '../../node_modules/epochgate/dist/glue.mjs';
-import { hostEd25519 } from '../../node_modules/epochgate/dist/host-ed25519.mjs';
-
-const host = hostEd25519(globalThis.process?.getBuiltinModule?.('node:crypto'));
 function bytes(text) {
   const out = new Uint8Array(text.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
@@ -37,17 +35,17 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === '/info') {
       const v = new Validator({ issuer: '${ISS}', audience: '${AUD}', keys: JSON.parse(env.KEYS), maxStateAge: 0 });
-      const wasm = new Validator({ issuer: '${ISS}', audience: '${AUD}', keys: JSON.parse(env.KEYS), maxStateAge: 0, ed25519Verify: null });
+      const given = new Validator({ issuer: '${ISS}', audience: '${AUD}', keys: JSON.parse(env.KEYS), maxStateAge: 0, ed25519Verify: host });
       return Response.json({
         verification: v.verification,
-        wasmOption: wasm.verification,
+        hostOption: given.verification,
         hostFound: host !== null,
         getBuiltinModule: typeof globalThis.process?.getBuiltinModule,
       });
     }
     if (url.pathname === '/validate') {
-      const { token, now } = await request.json();
-      const v = new Validator({ issuer: '${ISS}', audience: '${AUD}', keys: JSON.parse(env.KEYS), maxStateAge: 0, cacheSize: 0 });
+      const { token, now, useHost } = await request.json();
+      const v = new Validator({ issuer: '${ISS}', audience: '${AUD}', keys: JSON.parse(env.KEYS), maxStateAge: 0, cacheSize: 0, ed25519Verify: useHost ? host : null });
       const verdict = v.validate(token, now);
       return Response.json({ verification: v.verification, valid: verdict.valid, reason: verdict.reason ?? null });
     }
@@ -110,12 +108,12 @@ after(async () => {
 });
 
 describe('workerd with nodejs_compat', () => {
-  test('the entry found node:crypto and Validators use it; ed25519Verify: null keeps wasm', async () => {
+  test('the entry found node:crypto and exports it; Validators verify in wasm unless given it', async () => {
     const info = (await call(workers.compat.base, 'GET', '/info')).body;
-    assert.deepEqual(info, { verification: 'host', wasmOption: 'wasm', hostFound: true, getBuiltinModule: 'function' });
+    assert.deepEqual(info, { verification: 'wasm', hostOption: 'host', hostFound: true, getBuiltinModule: 'function' });
   });
 
-  test('a token verifies through node:crypto; a forged or altered one is refused', async () => {
+  test('a token verifies on both paths; a forged or altered one is refused on both', async () => {
     const now = Math.floor(Date.now() / 1000);
     const token = issuer.mint({ account: 'a', session: 's', device: 1, epoch: 0, now });
     const [h, p, s] = token.split('.');
@@ -129,8 +127,10 @@ describe('workerd with nodejs_compat', () => {
       [`${h}.${otherPayload}.${s}`, false, 'bad_signature'],
     ];
     for (const [t, valid, reason] of cases) {
-      const r = (await call(workers.compat.base, 'POST', '/validate', { body: { token: t, now } })).body;
-      assert.deepEqual(r, { verification: 'host', valid, reason });
+      for (const [useHost, verification] of [[true, 'host'], [false, 'wasm']]) {
+        const r = (await call(workers.compat.base, 'POST', '/validate', { body: { token: t, now, useHost } })).body;
+        assert.deepEqual(r, { verification, valid, reason });
+      }
     }
   });
 
@@ -154,12 +154,12 @@ describe('workerd with nodejs_compat', () => {
 });
 
 describe('workerd without nodejs_compat', () => {
-  test('no node:crypto: Validators keep the wasm path and still verify', async () => {
+  test('no node:crypto: hostEd25519Verify is null, and a Validator given it verifies in wasm', async () => {
     const info = (await call(workers.plain.base, 'GET', '/info')).body;
-    assert.deepEqual(info, { verification: 'wasm', wasmOption: 'wasm', hostFound: false, getBuiltinModule: 'undefined' });
+    assert.deepEqual(info, { verification: 'wasm', hostOption: 'wasm', hostFound: false, getBuiltinModule: 'undefined' });
     const now = Math.floor(Date.now() / 1000);
     const token = issuer.mint({ account: 'a', session: 's', device: 1, epoch: 0, now });
-    const r = (await call(workers.plain.base, 'POST', '/validate', { body: { token, now } })).body;
+    const r = (await call(workers.plain.base, 'POST', '/validate', { body: { token, now, useHost: true } })).body;
     assert.deepEqual(r, { verification: 'wasm', valid: true, reason: null });
   });
 });

@@ -73,9 +73,10 @@ export interface ValidatorOptions {
   /**
    * The host's Ed25519 verification, trusted for RFC 8032's equation only: every refusal of
    * ed25519-dalek's `verify_strict` beyond it (non-canonical `S`, small-order `R`, weak keys) is
-   * made in Rust before it is asked; anything but `true`, or a throw, refuses. The package's
-   * Node entry, and the workerd entry under `nodejs_compat`, pass one built on `node:crypto`;
-   * `null` keeps the WebAssembly verification. Its arguments are copies, its to keep; a function
+   * made in Rust before it is asked; anything but `true`, or a throw, refuses. The package
+   * exports one built on the runtime's `node:crypto` as `hostEd25519Verify` (Node, and workerd
+   * under `nodejs_compat`; `null` elsewhere). Absent or `null`: the WebAssembly verification,
+   * which is the faster on the machines measured. Its arguments are copies, its to keep; a function
    * that only reads them during the call and keeps none may say so with `true` under
    * `Symbol.for('epochgate.borrowsArguments')` and is handed views of the module's memory
    * instead (the package's own functions do).

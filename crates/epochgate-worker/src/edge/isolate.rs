@@ -67,7 +67,7 @@ pub(super) struct Settings {
 pub(super) struct Edge {
     pub(super) validator: Validator,
     /// workerd's `node:crypto` Ed25519 for tokens' signature equations (`nodejs_compat`, and
-    /// `HOST_ED25519` not "off"); `None`: the wasm path.
+    /// `HOST_ED25519` "on"); `None`: the wasm path, the default and the faster.
     pub(super) host_ed25519: Option<HostEd25519>,
     pub(super) follower: Follower,
     pub(super) keys_jwks: serde_json::Value,
@@ -135,7 +135,7 @@ fn build(env: &Env) -> R<Edge> {
         "LAST_SEEN_INTERVAL_SECONDS",
         DEFAULT_LAST_SEEN_INTERVAL,
     )?;
-    let host_ed25519 = config::switch(env, "HOST_ED25519", true)?
+    let host_ed25519 = config::switch(env, "HOST_ED25519", false)?
         .then(HostEd25519::find)
         .flatten();
     Ok(Edge {
