@@ -58,27 +58,29 @@ const ODD: usize = 1 << (WINDOW - 2);
 const PARTS: usize = 8;
 const SPAN: usize = 32;
 
-/// The odd multiples of `P`, `2^32 P`, ..., `2^224 P` (512 points, 80 KB).
-type Tables = [[EdwardsPoint; ODD]; PARTS];
+/// The odd multiples of `P`, `2^32 P`, ..., `2^224 P`: [`PARTS`] tables of [`ODD`] points
+/// (512 points, 80 KB), on the heap.
+type Tables = Box<[[EdwardsPoint; ODD]]>;
 
 /// The tables of the base point, built on the first verification and shared by every key.
-static BASE: OnceLock<Box<Tables>> = OnceLock::new();
+static BASE: OnceLock<Tables> = OnceLock::new();
 
-fn tables(point: &EdwardsPoint) -> Box<Tables> {
+fn tables(point: &EdwardsPoint) -> Tables {
     let mut part_base = *point;
-    Box::new(core::array::from_fn(|_| {
+    let mut out = Vec::with_capacity(PARTS);
+    for _ in 0..PARTS {
         let two = part_base.double();
         let mut next = part_base;
-        let odd = core::array::from_fn(|_| {
+        out.push(core::array::from_fn(|_| {
             let this = next;
             next += two;
             this
-        });
+        }));
         for _ in 0..SPAN {
             part_base = part_base.double();
         }
-        odd
-    }))
+    }
+    out.into_boxed_slice()
 }
 
 /// `scalar` (little-endian, below 2^253) in signed digits of width [`WINDOW`], least
@@ -126,7 +128,7 @@ fn digits(scalar: &[u8; 32]) -> [[i8; PARTS]; SPAN] {
 }
 
 /// `acc + [digit]P` for an odd digit, reading `|digit| P` from `odd`; `None` is the identity.
-fn add_digit(acc: &mut Option<EdwardsPoint>, digit: i8, odd: &[EdwardsPoint; ODD]) {
+fn add_digit(acc: &mut Option<EdwardsPoint>, digit: i8, odd: &[EdwardsPoint]) {
     let Some(point) = odd.get(usize::from(digit.unsigned_abs() / 2)) else {
         return;
     };
@@ -139,7 +141,12 @@ fn add_digit(acc: &mut Option<EdwardsPoint>, digit: i8, odd: &[EdwardsPoint; ODD
 }
 
 /// `[s]B + [k]P` over the tables of `B` and of `P`, in variable time.
-fn combination(s: &Scalar, base: &Tables, k: &Scalar, point: &Tables) -> EdwardsPoint {
+fn combination(
+    s: &Scalar,
+    base: &[[EdwardsPoint; ODD]],
+    k: &Scalar,
+    point: &[[EdwardsPoint; ODD]],
+) -> EdwardsPoint {
     let (s, k) = (digits(s.as_bytes()), digits(k.as_bytes()));
     let mut acc: Option<EdwardsPoint> = None;
     for (s, k) in s.iter().zip(&k).rev() {
@@ -164,7 +171,7 @@ fn combination(s: &Scalar, base: &Tables, k: &Scalar, point: &Tables) -> Edwards
 pub(crate) struct Verifier {
     public: [u8; 32],
     minus_a: EdwardsPoint,
-    tables: Arc<OnceLock<Box<Tables>>>,
+    tables: Arc<OnceLock<Tables>>,
 }
 
 impl Verifier {
