@@ -8,11 +8,11 @@
 //
 //   node benches/workerd-cpu.mjs            # starts its own wrangler dev (release build of the Worker)
 //   N=500 ROUNDS=5 node benches/workerd-cpu.mjs
-//   HOST_ED25519=off node benches/workerd-cpu.mjs   # the wasm verification instead of node:crypto
+//   HOST_ED25519=on node benches/workerd-cpu.mjs    # workerd's node:crypto instead of the wasm verification
 //
 // Two cases, alternating rounds: the same token every time (the isolate's verified-token cache
-// answers) and a token never seen before every time (an Ed25519 verification: by workerd's
-// node:crypto under the Worker's nodejs_compat, or in wasm with HOST_ED25519=off). Tokens
+// answers) and a token never seen before every time (an Ed25519 verification: in wasm, or by
+// workerd's node:crypto under the Worker's nodejs_compat with HOST_ED25519=on). Tokens
 // come from the admin API, minted before the profiler starts.
 import { cpus, loadavg } from 'node:os';
 import WebSocket from 'ws';

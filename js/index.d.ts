@@ -38,8 +38,8 @@ export declare class Validator extends WasmValidator {
  * OpenSSL's through `node:crypto` in Node (also Bun and Deno), BoringSSL's through workerd's
  * `node:crypto` in Workers with `nodejs_compat`; `null` where there is none (browsers, Workers
  * without the flag). Checked at load against RFC 8032's first test vector. Validators do not use
- * it unless given it: the WebAssembly verification measured faster in Node and in workerd
- * (docs/BENCHMARKS.md).
+ * it unless given it: the WebAssembly verification measured about twice as fast as OpenSSL's in
+ * Node and level with BoringSSL's in workerd (docs/BENCHMARKS.md).
  */
 export declare const hostEd25519Verify:
   | ((publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean)

@@ -12,5 +12,6 @@ export * from './api.mjs';
 // With `nodejs_compat` (and a compatibility date from 2024-09-23 on), workerd offers node:crypto
 // through process.getBuiltinModule, without an import a Worker lacking the flag could not
 // resolve: its Ed25519 equation (BoringSSL), for `ed25519Verify`; `null` without the flag.
-// Validators verify in wasm unless given it: inside workerd the wasm path measured the faster.
+// Validators verify in wasm unless given it: inside workerd the two measured level, and the wasm
+// path needs no flag.
 export const hostEd25519Verify = hostEd25519(globalThis.process?.getBuiltinModule?.('node:crypto'));

@@ -1,6 +1,7 @@
 //! workerd's own Ed25519 for the edge's token signatures: `node:crypto` (BoringSSL), reached
-//! through `process.getBuiltinModule` when the Worker runs with `nodejs_compat`, and about twice
-//! as fast as the curve arithmetic in wasm. It is trusted for RFC 8032's equation only: the core
+//! through `process.getBuiltinModule` when the Worker runs with `nodejs_compat` and `HOST_ED25519`
+//! is on. Not the default: the core's verification over per-key tables measured as fast in wasm
+//! (docs/BENCHMARKS.md). It is trusted for RFC 8032's equation only: the core
 //! makes every refusal of `verify_strict` beyond it first (`PublicKey::verify_with_host`), and the
 //! package's workerd test runs every vector set through both paths inside workerd. A runtime
 //! without it, or whose module fails the self-test, leaves the edge on the wasm path.
