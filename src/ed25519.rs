@@ -220,8 +220,9 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::indexing_slicing)]
-    use super::{digits, SMALL_ORDER, SPAN, WINDOW};
-    use curve25519_dalek::constants::EIGHT_TORSION;
+    use super::{combination, digits, tables, SMALL_ORDER, SPAN, WINDOW};
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+    use curve25519_dalek::edwards::EdwardsPoint;
     use curve25519_dalek::scalar::Scalar;
     use proptest::prelude::*;
 
@@ -274,6 +275,23 @@ mod tests {
         fn digits_sum_back_to_the_scalar(bytes in any::<[u8; 32]>()) {
             let x = Scalar::from_bytes_mod_order(bytes);
             prop_assert_eq!(sum_of_digits(&x), x);
+        }
+
+        /// The pieces over the tables against curve25519-dalek's own double-base product, for
+        /// points with and without a small-order component (mixed-order keys, as in the CCTV
+        /// vectors, are the case where reducing a scalar would go wrong).
+        #[test]
+        fn combination_is_dalek_double_base_product(
+            s in any::<[u8; 32]>(),
+            k in any::<[u8; 32]>(),
+            r in any::<[u8; 32]>(),
+            torsion in 0usize..8,
+        ) {
+            let (s, k) = (Scalar::from_bytes_mod_order(s), Scalar::from_bytes_mod_order(k));
+            let point = EdwardsPoint::mul_base(&Scalar::from_bytes_mod_order(r)) + EIGHT_TORSION[torsion];
+            let expected = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &point, &s);
+            let got = combination(&s, &tables(&ED25519_BASEPOINT_POINT), &k, &tables(&point));
+            prop_assert_eq!(got.compress(), expected.compress());
         }
     }
 
