@@ -8,10 +8,13 @@
 //! loaded already had `A` checked, `R` is checked by its encoding ([`SMALL_ORDER`]), and `s` and
 //! `k` are cut into eight 32-bit pieces over tables of `2^(32j) B` and `2^(32j) (-A)`: 32
 //! doublings, and an addition per nonzero digit. The tables of `B` are built once per process
-//! and those of `-A` once per key, on the first verification that needs them. Same answers on
-//! every input: `tests/vectors.rs` runs every vector set through both, and `tests/properties.rs`
-//! random and tampered signatures.
+//! and those of `-A` once per key, after the key's first [`WARM_UP`] verifications (which use
+//! curve25519-dalek's double-base product, as `verify_strict` does): a key used once or twice
+//! never pays for the tables. Same answers on every input:
+//! `tests/vectors.rs` runs every vector set through all three, and `tests/properties.rs` random
+//! and tampered signatures.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
@@ -57,6 +60,12 @@ const ODD: usize = 1 << (WINDOW - 2);
 /// the time to build the tables. Eight gave the fastest verification (docs/BENCHMARKS.md).
 const PARTS: usize = 8;
 const SPAN: usize = 32;
+
+/// How many verifications a key makes before its tables are built. Building them (~130 µs
+/// natively) costs about what four verifications without them lose (~33 µs each, 57 against
+/// 24), so a key used once or twice never pays for them and a long-lived one pays at most
+/// twice the least it could have.
+pub(crate) const WARM_UP: u32 = 4;
 
 /// The odd multiples of `P`, `2^32 P`, ..., `2^224 P`: [`PARTS`] tables of [`ODD`] points
 /// (512 points, 80 KB), on the heap.
@@ -165,13 +174,14 @@ fn combination(
     acc.unwrap_or_else(<EdwardsPoint as Group>::identity)
 }
 
-/// The per-key part of verification: the key's encoding, and the tables of `-A` once the first
-/// signature asks for them. Cloning shares the tables.
+/// The per-key part of verification: the key's encoding, and the tables of `-A` once the key
+/// has made [`WARM_UP`] verifications. Cloning shares the tables and the count.
 #[derive(Clone)]
 pub(crate) struct Verifier {
     public: [u8; 32],
     minus_a: EdwardsPoint,
     tables: Arc<OnceLock<Tables>>,
+    uses: Arc<AtomicU32>,
 }
 
 impl Verifier {
@@ -182,7 +192,14 @@ impl Verifier {
             public,
             minus_a: -a,
             tables: Arc::new(OnceLock::new()),
+            uses: Arc::new(AtomicU32::new(0)),
         }
+    }
+
+    /// Builds the key's tables (and the base point's) now, instead of after [`WARM_UP`] uses.
+    pub(crate) fn precompute(&self) {
+        BASE.get_or_init(|| tables(&ED25519_BASEPOINT_POINT));
+        self.tables.get_or_init(|| tables(&self.minus_a));
     }
 
     /// RFC 8032's equation under `verify_strict`'s rules, for a message given in pieces (their
@@ -207,20 +224,31 @@ impl Verifier {
         let Some((r, s)) = strict_parts(signature) else {
             return false;
         };
-        let base = BASE.get_or_init(|| tables(&ED25519_BASEPOINT_POINT));
-        let minus_a = self.tables.get_or_init(|| tables(&self.minus_a));
         let Ok(wide) = <[u8; 64]>::try_from(hash.finalize().as_slice()) else {
             return false;
         };
         let k = Scalar::from_bytes_mod_order_wide(&wide);
-        combination(&s, base, &k, minus_a).compress().to_bytes() == r
+        let built = match self.tables.get() {
+            Some(built) => Some(built),
+            // The count stops once the tables exist, so it cannot wrap.
+            None if self.uses.fetch_add(1, Ordering::Relaxed) < WARM_UP => None,
+            None => Some(self.tables.get_or_init(|| tables(&self.minus_a))),
+        };
+        let computed = match built {
+            Some(minus_a) => {
+                let base = BASE.get_or_init(|| tables(&ED25519_BASEPOINT_POINT));
+                combination(&s, base, &k, minus_a)
+            }
+            None => EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &self.minus_a, &s),
+        };
+        computed.compress().to_bytes() == r
     }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::indexing_slicing)]
-    use super::{combination, digits, tables, SMALL_ORDER, SPAN, WINDOW};
+    use super::{combination, digits, tables, Verifier, SMALL_ORDER, SPAN, WARM_UP, WINDOW};
     use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
     use curve25519_dalek::edwards::EdwardsPoint;
     use curve25519_dalek::scalar::Scalar;
@@ -293,6 +321,26 @@ mod tests {
             let got = combination(&s, &tables(&ED25519_BASEPOINT_POINT), &k, &tables(&point));
             prop_assert_eq!(got.compress(), expected.compress());
         }
+    }
+
+    #[test]
+    fn a_key_builds_its_tables_after_its_warm_up_and_its_clones_share_them() {
+        let private = crate::PrivateKey::from_seed("w", &[7; 32]).unwrap();
+        let a = EdwardsPoint::mul_base(&Scalar::from_bytes_mod_order([3; 32]));
+        let verifier = Verifier::new(a.compress().to_bytes(), &a);
+        let clone = verifier.clone();
+        let mut signature = private.sign(b"m");
+        for _ in 0..WARM_UP {
+            // Refused (another key's signature) or not, each counts as a use.
+            assert!(!clone.verify([&b"m"[..]], &signature));
+            assert!(verifier.tables.get().is_none());
+        }
+        signature[0] ^= 1;
+        assert!(!verifier.verify([&b"m"[..]], &signature));
+        assert!(clone.tables.get().is_some());
+        let key = private.public();
+        key.precompute();
+        assert!(key.verify(b"m", &private.sign(b"m")));
     }
 
     #[test]

@@ -782,6 +782,9 @@ proptest! {
         }
         let key = epochgate::PublicKey::from_bytes("k", &public).unwrap();
         let reference = epochgate::verify_raw(&public, &message, &signature);
+        // Without tables (a key's first uses), then over them.
+        prop_assert_eq!(key.verify(&message, &signature), reference);
+        key.precompute();
         prop_assert_eq!(key.verify(&message, &signature), reference);
         prop_assert_eq!(key.verify_pieces(message.chunks(5), &signature), reference);
         if spoil == 0 {

@@ -43,17 +43,22 @@ fn strict(pk: &str, msg: &[u8], sig: &str) -> bool {
         verify_raw_pieces(&pk, [&b""[..], msg, &b""[..]], &sig),
         whole
     );
-    // A key that loads is verified over its own tables (src/ed25519.rs), not by verify_strict:
-    // the same answer, one-shot and in pieces, and again on the tables' second use.
+    // A key that loads is verified without tables for its first uses, then over its own tables
+    // (src/ed25519.rs), not by verify_strict: the same answer both ways, one-shot and in pieces.
     if let Ok(key) = PublicKey::from_bytes("v", &pk) {
-        for _ in 0..2 {
-            assert_eq!(
-                key.verify(msg, &sig),
-                whole,
-                "the key's tables disagree with verify_strict on {}",
-                hex::encode(sig)
-            );
-            assert_eq!(key.verify_pieces(msg.chunks(7), &sig), whole);
+        for tables in [false, true] {
+            if tables {
+                key.precompute();
+            }
+            for _ in 0..2 {
+                assert_eq!(
+                    key.verify(msg, &sig),
+                    whole,
+                    "a key (tables: {tables}) disagrees with verify_strict on {}",
+                    hex::encode(sig)
+                );
+                assert_eq!(key.verify_pieces(msg.chunks(7), &sig), whole);
+            }
         }
     }
     whole
