@@ -1,10 +1,11 @@
 // A runtime's own Ed25519 equation through its node:crypto module, for the Validator: Node's
 // (OpenSSL) and, under `nodejs_compat`, workerd's (BoringSSL). Both are synchronous; since the
 // wasm verification works over per-key tables, OpenSSL measured half its speed and BoringSSL
-// level with it (docs/BENCHMARKS.md), so a Validator uses one only when given it. The module is trusted for RFC 8032's equation only: every
-// refusal of ed25519-dalek's verify_strict beyond it (S not below the group order, R of small
-// order, a weak or non-canonical key) is made in Rust first (PublicKey::verify_with_host), and
-// the package's tests run every vector set through both paths, in Node and in workerd.
+// level with it (docs/BENCHMARKS.md), so a Validator uses one only when given it. The module is
+// trusted for RFC 8032's equation only: every refusal of ed25519-dalek's verify_strict beyond it
+// (S not below the group order, R of small order, a weak or non-canonical key) is made in Rust
+// first (PublicKey::verify_with_host), and the package's tests run every vector set through both
+// paths, in Node and in workerd.
 //
 // Nothing here imports a module, so the workerd entry can load this file whether or not the
 // Worker has `nodejs_compat`; the caller hands in the node:crypto module it found.

@@ -76,10 +76,10 @@ export interface ValidatorOptions {
    * made in Rust before it is asked; anything but `true`, or a throw, refuses. The package
    * exports one built on the runtime's `node:crypto` as `hostEd25519Verify` (Node, and workerd
    * under `nodejs_compat`; `null` elsewhere). Absent or `null`: the WebAssembly verification,
-   * about twice as fast as Node's in the measurements and level with workerd's. Its arguments are copies, its to keep; a function
-   * that only reads them during the call and keeps none may say so with `true` under
-   * `Symbol.for('epochgate.borrowsArguments')` and is handed views of the module's memory
-   * instead (the package's own functions do).
+   * about twice as fast as Node's in the measurements and level with workerd's. Its arguments
+   * are copies, its to keep; a function that only reads them during the call and keeps none may
+   * say so with `true` under `Symbol.for('epochgate.borrowsArguments')` and is handed views of
+   * the module's memory instead (the package's own functions do).
    */
   ed25519Verify?: ((publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean) | null;
 }
