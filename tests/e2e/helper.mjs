@@ -73,7 +73,21 @@ export function offlineEnv(extra = {}) {
 
 // Ready when /.well-known/jwks.json answers `readyStatus` (200), or anything with 'any': a worker
 // configured wrongly on purpose, whose answers the test then checks.
-export async function startWorker({ secrets, vars = {}, persistTo, port, cwd = root, readyStatus = 200 } = {}) {
+export async function startWorker(options = {}) {
+  try {
+    return await launchWorker(options);
+  } catch (e) {
+    // wrangler's watcher now and then reports the watched source directory changed while the
+    // first build starts, though nothing was written; the restarted workerd then finds the old
+    // one still on the port and wrangler exits. Only that is tried once more.
+    if (!(e instanceof WranglerExit && /changed, restarting build/.test(e.message))) throw e;
+    return launchWorker(options);
+  }
+}
+
+class WranglerExit extends Error {}
+
+async function launchWorker({ secrets, vars = {}, persistTo, port, cwd = root, readyStatus = 200 } = {}) {
   secrets ??= makeSecrets();
   // Suites play one client from one address; the per-network limits have their own tests.
   // ORIGIN_SHARDS from the environment runs every suite over that many shards
@@ -111,7 +125,7 @@ export async function startWorker({ secrets, vars = {}, persistTo, port, cwd = r
   };
   try {
     await waitFor('wrangler dev to answer', async () => {
-      if (exited) throw new Error(`wrangler dev exited early (${JSON.stringify(exited)}):\n${log}`);
+      if (exited) throw new WranglerExit(`wrangler dev exited early (${JSON.stringify(exited)}):\n${log}`);
       try {
         const r = await fetch(`${base}/.well-known/jwks.json`);
         return readyStatus === 'any' || r.status === readyStatus;
