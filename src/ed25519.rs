@@ -136,8 +136,11 @@ fn digits(scalar: &[u8; 32]) -> [[i8; PARTS]; SPAN] {
     out
 }
 
-/// `acc + [digit]P` for an odd digit, reading `|digit| P` from `odd`; `None` is the identity.
+/// `acc + [digit]P`, reading `|digit| P` (odd) from `odd`; `None` is the identity.
 fn add_digit(acc: &mut Option<EdwardsPoint>, digit: i8, odd: &[EdwardsPoint]) {
+    if digit == 0 {
+        return;
+    }
     let Some(point) = odd.get(usize::from(digit.unsigned_abs() / 2)) else {
         return;
     };
@@ -163,12 +166,8 @@ fn combination(
             *sum = sum.double();
         }
         for (((&ds, b), &dk), p) in s.iter().zip(base).zip(k).zip(point) {
-            if ds != 0 {
-                add_digit(&mut acc, ds, b);
-            }
-            if dk != 0 {
-                add_digit(&mut acc, dk, p);
-            }
+            add_digit(&mut acc, ds, b);
+            add_digit(&mut acc, dk, p);
         }
     }
     acc.unwrap_or_else(<EdwardsPoint as Group>::identity)
