@@ -82,8 +82,9 @@ impl HostEd25519 {
 
 /// Checks one Ed25519 signature the way a `Validator` checks a token's with a key it loaded:
 /// `false` for a key it would refuse to load (not a canonical point, or weak) or a length other
-/// than 32 / 64 bytes; then `verify_strict`, or, given `ed25519Verify`, the strict checks in
-/// Rust and only the equation by that function. The package's tests run every vector set
+/// than 32 / 64 bytes; then `verify_strict`'s decision over the key's tables (built first, as a
+/// long-lived key has them), or, given `ed25519Verify`, the strict checks in Rust and only the
+/// equation by that function. The package's tests run every vector set
 /// through both to show they agree.
 #[wasm_bindgen(js_name = verifyEd25519)]
 pub fn verify_ed25519(
@@ -102,7 +103,10 @@ pub fn verify_ed25519(
         return false;
     };
     match host {
-        None => key.verify(message, &signature),
+        None => {
+            key.precompute();
+            key.verify(message, &signature)
+        }
         Some(f) => {
             let host = HostEd25519::new(f);
             key.verify_with_host(message, &signature, &|k, m, s| host.verify(k, m, s))
